@@ -1,0 +1,3 @@
+from meshcast.cli import main
+
+raise SystemExit(main())
