@@ -1,0 +1,1 @@
+"""Neural fields: hash-grid encoding, SDF and density networks, background models."""
