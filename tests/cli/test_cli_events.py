@@ -1,0 +1,55 @@
+"""The real CLI's event streams and exit codes, run as a subprocess."""
+from __future__ import annotations
+
+import json
+import subprocess
+
+from meshcast.jobs import JobClient, exit_codes, read_events
+
+
+def _run(argv: list[str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*argv, *args], capture_output=True, text=True, timeout=300)
+
+
+def test_doctor_stream_ends_with_result(meshcast_argv):
+    proc = _run(meshcast_argv, "doctor", "--events", "-", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    events = list(read_events(proc.stdout.splitlines()))
+    assert events[-1]["type"] == "result" and events[-1]["job"] == "doctor"
+    data = events[-1]["data"]
+    assert data["packages"]["torch"] and data["paths"]["device"] in ("cpu", "cuda")
+
+
+def test_events_file_and_stdout_together(meshcast_argv, tmp_path):
+    path = tmp_path / "events.jsonl"
+    proc = _run(meshcast_argv, "doctor", "--events", str(path), "--events", "-", "--quiet")
+    assert proc.returncode == 0
+    assert json.loads(path.read_text().splitlines()[-1]) == json.loads(proc.stdout.splitlines()[-1])
+
+
+def test_usage_error_exits_2(meshcast_argv):
+    proc = _run(meshcast_argv, "doctor", "--no-such-option")
+    assert proc.returncode == exit_codes.USAGE
+    assert "unrecognized arguments: --no-such-option" in proc.stderr
+
+
+def test_no_command_prints_help_and_exits_2(meshcast_argv):
+    proc = _run(meshcast_argv)
+    assert proc.returncode == exit_codes.USAGE and "COMMAND" in proc.stderr
+
+
+def test_every_command_has_help_with_an_example(meshcast_argv):
+    from meshcast.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    assert "doctor" in sub.choices
+    for name, command in sub.choices.items():
+        text = command.format_help()
+        assert "--events" in text, name
+        assert "example" in text.lower(), f"meshcast {name} --help shows no example"
+
+
+def test_client_runs_real_cli(meshcast_argv):
+    outcome = JobClient.start([*meshcast_argv, "doctor", "--quiet"]).wait(timeout=120)
+    assert outcome.ok and "packages" in outcome.result
