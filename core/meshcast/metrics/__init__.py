@@ -1,0 +1,1 @@
+"""Metrics: geometry (Chamfer distance, F-score) and images (PSNR, SSIM)."""
