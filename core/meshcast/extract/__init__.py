@@ -1,0 +1,1 @@
+"""Meshes from trained fields: block-wise marching cubes, colours and baked textures."""

@@ -1,0 +1,1 @@
+"""Rays, volume rendering (NeuS and NeRF), sampling and the occupancy grid."""

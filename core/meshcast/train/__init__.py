@@ -1,0 +1,1 @@
+"""Training neural fields on a scene: configs, data, the step, checkpoints and runs."""

@@ -1,0 +1,346 @@
+"""The training loop: a frozen config, a state object, one ``train_step`` per batch.
+
+Resumable from any checkpoint (``--resume``), safe against NaN/inf (roll back to the last good
+state with half the learning rate), and stoppable with Ctrl-C/SIGTERM (checkpoint, then stop).
+"""
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import dataclass, field as dc_field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from meshcast.errors import BadInputError, JobFailedError
+from meshcast.fields.networks import BackgroundField
+from meshcast.render.occupancy import OccupancyGrid
+from meshcast.render.renderer import RenderSettings, render_rays
+from meshcast.render.rays import pixel_rays
+from meshcast.reporting import Reporter
+from meshcast.scene.model import Scene
+from meshcast.train.checkpoint import (
+    load_optimizer, optimizer_tensors, read_latest, save_json_atomic, save_tensors_atomic, write_checkpoint,
+)
+from meshcast.train.config import TrainConfig
+from meshcast.train.data import PixelData, load_pixels
+from meshcast.train.run import RunConfig, build_field, pick_device, render_view
+
+MAX_ROLLBACKS = 3
+BACKGROUNDS = {"white": (1.0, 1.0, 1.0), "black": (0.0, 0.0, 0.0), "random": (1.0, 1.0, 1.0)}
+
+
+@dataclass
+class TrainState:
+    field: torch.nn.Module
+    background: BackgroundField | None
+    optimizer: torch.optim.Optimizer
+    occupancy: OccupancyGrid
+    generator: torch.Generator
+    step: int = 0
+    elapsed: float = 0.0
+    lr_scale: float = 1.0
+    rollbacks: int = 0
+    good: dict[str, Any] = dc_field(default_factory=dict)  # in-memory copy of the last good state
+
+
+def initialize_state(config: TrainConfig, device: torch.device, background_field: bool) -> TrainState:
+    torch.manual_seed(config.seed)
+    field = build_field(config).to(device)
+    background = BackgroundField().to(device) if background_field else None
+    grid_params = list(field.encoding.parameters())
+    grid_ids = {id(p) for p in grid_params}
+    net_params = [p for p in field.parameters() if id(p) not in grid_ids]
+    if background is not None:
+        net_params += list(background.parameters())
+    optimizer = torch.optim.Adam(
+        [{"params": grid_params, "lr": config.optim.lr_grid, "base_lr": config.optim.lr_grid},
+         {"params": net_params, "lr": config.optim.lr_net, "base_lr": config.optim.lr_net}],
+        betas=(0.9, 0.99), eps=1e-15,
+    )
+    generator = torch.Generator(device=device)
+    generator.manual_seed(config.seed)
+    return TrainState(field, background, optimizer, OccupancyGrid(config.occupancy_resolution, device), generator)
+
+
+def progress_of(config: TrainConfig, state: TrainState) -> float:
+    """Fraction of the budget used: the larger of steps and wall clock."""
+    p = state.step / config.max_steps
+    if config.max_seconds:
+        p = max(p, state.elapsed / config.max_seconds)
+    return min(p, 1.0)
+
+
+def apply_schedule(config: TrainConfig, state: TrainState) -> dict[str, float]:
+    """Learning rate (warm-up, exponential decay), coarse-to-fine levels, numerical step."""
+    p = progress_of(config, state)
+    warm = min(1.0, (state.step + 1) / max(1, config.optim.warmup_steps))
+    factor = warm * config.optim.decay_to**p * state.lr_scale
+    for group in state.optimizer.param_groups:
+        group["lr"] = group["base_lr"] * factor
+    out = {"progress": p, "lr_factor": factor}
+    m = config.model
+    if m.method == "neus":
+        levels = m.grid.levels
+        active = levels
+        if m.coarse_to_fine:
+            active = min(levels, m.start_levels + int(p / 0.5 * (levels - m.start_levels + 1)))
+        state.field.encoding.set_active_levels(active)
+        if m.numerical_gradients:
+            finest = m.grid.resolutions()[active - 1]
+            state.field.numerical_eps = 2.0 / finest  # one cell of the finest active level, unit frame
+        out["active_levels"] = active
+        out["cos_anneal"] = 1.0 if m.cos_anneal_fraction == 0 else min(1.0, p / m.cos_anneal_fraction)
+    return out
+
+
+def batch_rays(config: TrainConfig, state: TrainState, data: PixelData):
+    frame, u, v, rgba = data.sample(config.batch_rays, state.generator)
+    origins, dirs = pixel_rays(u, v, data.K[frame], data.c2w[frame], data.dist[frame])
+    if config.data.background == "random":
+        bg = torch.rand(config.batch_rays, 3, device=rgba.device, generator=state.generator)
+    else:
+        bg = torch.tensor(BACKGROUNDS[config.data.background], device=rgba.device).expand(config.batch_rays, 3)
+    alpha = rgba[:, 3:]
+    target = rgba[:, :3] * alpha + bg * (1 - alpha)
+    return origins, dirs, bg, target, alpha[:, 0]
+
+
+def train_step(config: TrainConfig, state: TrainState, data: PixelData, sched: dict[str, float]) -> dict[str, torch.Tensor]:
+    """One optimisation step; returns the losses (not yet checked for finiteness)."""
+    origins, dirs, bg, target, alpha = batch_rays(config, state, data)
+    m = config.model
+    settings = RenderSettings(samples=m.samples, importance=getattr(m, "importance", 0),
+                              cos_anneal=sched.get("cos_anneal", 1.0), stratified=True)
+    use_amp = config.mixed_precision and origins.is_cuda
+    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
+        out = render_rays(state.field, origins, dirs, bg, settings, state.occupancy, state.background, train=True)
+    rgb = out["rgb"].float()
+    mse = F.mse_loss(rgb, target)
+    losses = {"mse": mse}
+    loss = F.l1_loss(rgb, target) if m.method == "neus" else F.smooth_l1_loss(rgb, target, beta=0.05) * 20
+    if m.method == "neus" and "gradients" in out:
+        eik = ((out["gradients"].float().norm(dim=-1) - 1.0) ** 2).mean()
+        loss = loss + m.eikonal_weight * eik
+        losses["eikonal"] = eik
+        if "laplacian" in out and m.curvature_weight > 0:
+            curv = out["laplacian"].float().abs().mean()
+            loss = loss + m.curvature_weight * curv
+            losses["curvature"] = curv
+    if data.has_mask and config.data.mask_weight > 0:
+        opacity = out["opacity"].float().clamp(1e-4, 1 - 1e-4)
+        mask_loss = F.binary_cross_entropy(opacity, alpha)
+        loss = loss + config.data.mask_weight * mask_loss
+        losses["mask"] = mask_loss
+    state.optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    losses["loss"] = loss
+    losses["samples"] = out["samples"]
+    return losses
+
+
+def gradients_finite(state: TrainState) -> bool:
+    grads = [p.grad for g in state.optimizer.param_groups for p in g["params"] if p.grad is not None]
+    return all(torch.isfinite(g).all() for g in grads)
+
+
+def snapshot(state: TrainState) -> dict[str, Any]:
+    return {"field": copy.deepcopy(state.field.state_dict()),
+            "background": copy.deepcopy(state.background.state_dict()) if state.background else None,
+            "optimizer": copy.deepcopy(state.optimizer.state_dict())}
+
+
+def roll_back(state: TrainState, reporter: Reporter | None, what: str) -> None:
+    state.rollbacks += 1
+    if state.rollbacks > MAX_ROLLBACKS:
+        raise JobFailedError(
+            f"training diverged: {what} at step {state.step} after {MAX_ROLLBACKS} rollbacks with lower learning rates",
+            hint="lower --optim.lr-grid/--optim.lr-net, check the cameras (meshcast scene info) and the region",
+            code="train.diverged",
+        )
+    state.field.load_state_dict(state.good["field"])
+    if state.background is not None:
+        state.background.load_state_dict(state.good["background"])
+    state.optimizer.load_state_dict(state.good["optimizer"])
+    state.lr_scale *= 0.5
+    if reporter:
+        reporter.warning(f"{what} at step {state.step}: rolled back to the last good state, learning rate x{state.lr_scale:g}",
+                         code="train.rollback")
+
+
+def state_tensors(state: TrainState) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    tensors = {f"field.{k}": v for k, v in state.field.state_dict().items()}
+    if state.background is not None:
+        tensors.update({f"background.{k}": v for k, v in state.background.state_dict().items()})
+    opt, groups = optimizer_tensors(state.optimizer)
+    tensors.update(opt)
+    tensors.update(state.occupancy.state())
+    tensors["rng"] = state.generator.get_state()
+    tensors.update(meta_tensors(state))
+    info = {"elapsed": state.elapsed, "lr_scale": state.lr_scale, "rollbacks": state.rollbacks,
+            "param_groups": [{k: v for k, v in g.items() if k != "params"} | {"params": g["params"]} for g in groups]}
+    return tensors, info
+
+
+def meta_tensors(state: TrainState) -> dict[str, torch.Tensor]:
+    eps = getattr(state.field, "numerical_eps", None)
+    out = {"meta.numerical_eps": torch.tensor(float(eps or 0.0))}
+    if hasattr(state.field.encoding, "level_mask"):
+        out["meta.active_levels"] = torch.tensor(int(state.field.encoding.level_mask.sum()))
+    return out
+
+
+def restore(state: TrainState, tensors: dict[str, torch.Tensor], info: dict[str, Any]) -> None:
+    device = state.occupancy.values.device
+    state.field.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("field.")})
+    if state.background is not None:
+        state.background.load_state_dict({k[11:]: v for k, v in tensors.items() if k.startswith("background.")})
+    load_optimizer(state.optimizer, {k: v.to(device) for k, v in tensors.items()}, info["param_groups"])
+    state.occupancy.load(tensors)
+    state.generator.set_state(tensors["rng"].to(torch.uint8).cpu() if device.type == "cpu" else tensors["rng"])
+    state.step, state.elapsed = int(info["step"]), float(info["elapsed"])
+    state.lr_scale, state.rollbacks = float(info["lr_scale"]), int(info["rollbacks"])
+
+
+def update_occupancy(config: TrainConfig, state: TrainState, p: float) -> None:
+    m = config.model
+    if m.method == "neus":
+        band = max(0.3 * (1.0 - 2.0 * p), 0.0)  # wide early, so the surface can still move far
+        state.occupancy.update(state.field.geometry, "sdf", band)
+    elif state.step >= 256:  # let the density field form before pruning
+        state.occupancy.update(state.field.geometry, "density", m.density_threshold)
+
+
+def validate(config: TrainConfig, state: TrainState, data: PixelData, run: RunConfig, run_dir: Path,
+             reporter: Reporter | None, val_frame) -> float | None:
+    """Render one held-out frame at <= 200 px; write RUN/validation/step_N.png; return its PSNR."""
+    from PIL import Image
+
+    from meshcast.metrics.image import psnr
+    from meshcast.train.data import load_frame_rgba, scale_for
+
+    if val_frame is None:
+        return None
+    size = min(200, config.data.max_size or 200)
+    k = val_frame.intrinsics.scaled(scale_for(val_frame, size))
+    m = config.model
+    settings = RenderSettings(samples=m.samples, importance=getattr(m, "importance", 0), stratified=False)
+    state.field.eval()
+    out = render_view(state.field, state.background, run.similarity, val_frame.c2w_array(), k, settings,
+                      run.background_color, state.occupancy.values.device)
+    state.field.train()
+    gt = load_frame_rgba(val_frame, size)
+    gt_rgb = gt[..., :3] * gt[..., 3:] + np.asarray(run.background_color) * (1 - gt[..., 3:])
+    value = psnr(out["rgb"], gt_rgb)
+    folder = run_dir / "validation"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"step_{state.step:07d}.png"
+    Image.fromarray((np.concatenate([gt_rgb, out["rgb"]], 1) * 255 + 0.5).clip(0, 255).astype(np.uint8)).save(path)
+    if reporter:
+        reporter.artifact(path, "image")
+        reporter.metric("val_psnr", value, state.step)
+    return value
+
+
+def prepare_run(config: TrainConfig, scene: Scene, scene_path: Path, run_dir: Path, resume: bool) -> RunConfig:
+    """Write (or, on resume, read and check) RUN/config.json."""
+    from meshcast.scene.bounds import auto_region
+    from meshcast.scene.normalize import Similarity
+    from meshcast.train.run import read_run_config
+
+    if resume and (run_dir / "config.json").is_file():
+        return read_run_config(run_dir)
+    if not resume and (run_dir / "checkpoints" / "latest.json").is_file():
+        raise BadInputError(f"{run_dir}: already holds a training run",
+                            hint="add --resume to continue it, or choose another --out", code="run.exists")
+    region = scene.region or auto_region(scene, "object")
+    has_alpha = any(f.mask_path for f in scene.frames) or _first_image_has_alpha(scene)
+    use_bg = config.data.background_field == "on" or (config.data.background_field == "auto" and not has_alpha)
+    run = RunConfig(train=config, scene=str(scene_path.resolve()), similarity=Similarity.from_region(region),
+                    background_field=use_bg, background_color=BACKGROUNDS[config.data.background])
+    run_dir.mkdir(parents=True, exist_ok=True)
+    save_json_atomic(run.model_dump(mode="json"), run_dir / "config.json")
+    return run
+
+
+def _first_image_has_alpha(scene: Scene) -> bool:
+    from PIL import Image
+
+    with Image.open(scene.frames[0].image_path) as im:
+        return "A" in im.mode
+
+
+def train(config: TrainConfig, scene: Scene, scene_path: Path, run_dir: Path, reporter: Reporter | None = None,
+          resume: bool = False, fault: Callable[[int, torch.Tensor], torch.Tensor] | None = None) -> dict[str, Any]:
+    """Train until the step or time budget is used; returns a summary. ``fault`` lets tests
+    corrupt the loss of a step."""
+    device = pick_device(config.device)
+    run = prepare_run(config, scene, scene_path, run_dir, resume)
+    config = run.train
+    state = initialize_state(config, device, run.background_field)
+    if resume:
+        latest = read_latest(run_dir)
+        if latest is not None:
+            restore(state, *latest)
+            if reporter:
+                reporter.log(f"resuming {run_dir} at step {state.step}")
+    train_frames = scene.split("train")
+    val_frames = scene.split("test") or scene.split("val") or train_frames
+    data = load_pixels(scene, train_frames, run.similarity, config.data.max_size, reporter).to(device)
+    state.good = snapshot(state)
+    last_ckpt_time = time.monotonic()
+    stats: dict[str, float] = {}
+    t_start = time.monotonic() - state.elapsed
+    samples_seen, t_window = 0, time.monotonic()
+    try:
+        while progress_of(config, state) < 1.0:
+            sched = apply_schedule(config, state)
+            if state.step % config.occupancy_every == 0:
+                update_occupancy(config, state, sched["progress"])
+            losses = train_step(config, state, data, sched)
+            loss = losses["loss"] if fault is None else fault(state.step, losses["loss"])
+            if not torch.isfinite(loss) or not gradients_finite(state):
+                roll_back(state, reporter, "non-finite loss" if not torch.isfinite(loss) else "non-finite gradients")
+                continue
+            state.optimizer.step()
+            state.step += 1
+            state.elapsed = time.monotonic() - t_start
+            samples_seen += int(losses["samples"])
+            if state.step % 100 == 0:
+                state.good, state.rollbacks = snapshot(state), 0
+            if state.step % config.log_every == 0 or state.step == 1:
+                stats = {k: float(v.detach()) for k, v in losses.items() if k != "samples"}
+                stats["psnr"] = -10 * math.log10(max(stats["mse"], 1e-10))
+                stats["samples_per_s"] = samples_seen / max(time.monotonic() - t_window, 1e-6)
+                samples_seen, t_window = 0, time.monotonic()
+                if reporter:
+                    total = config.max_steps if not config.max_seconds else None
+                    reporter.progress("train", state.step, total, f"loss {stats['loss']:.4f} psnr {stats['psnr']:.2f}")
+                    for name in ("loss", "psnr", "samples_per_s"):
+                        reporter.metric(name, stats[name], state.step)
+            if state.step % config.validate_every == 0:
+                validate(config, state, data, run, run_dir, reporter, val_frames[0])
+            if state.step % config.checkpoint_every == 0 or time.monotonic() - last_ckpt_time > config.checkpoint_seconds:
+                path = write_checkpoint(run_dir, state.step, *state_tensors(state), keep=config.keep_checkpoints)
+                last_ckpt_time = time.monotonic()
+                if reporter:
+                    reporter.artifact(path, "checkpoint")
+    except KeyboardInterrupt:
+        write_checkpoint(run_dir, state.step, *state_tensors(state), keep=config.keep_checkpoints)
+        raise
+    write_checkpoint(run_dir, state.step, *state_tensors(state), keep=config.keep_checkpoints)
+    final = {f"field.{k}": v for k, v in state.field.state_dict().items()}
+    if state.background is not None:
+        final.update({f"background.{k}": v for k, v in state.background.state_dict().items()})
+    final.update(meta_tensors(state))
+    save_tensors_atomic(final, run_dir / "model.safetensors", metadata={"format": "meshcast-run-1"})
+    val_psnr = validate(config, state, data, run, run_dir, reporter, val_frames[0])
+    if reporter:
+        reporter.artifact(run_dir / "model.safetensors", "run")
+    return {"run": str(run_dir.resolve()), "steps": state.step, "seconds": round(state.elapsed, 2),
+            "train_psnr": stats.get("psnr"), "val_psnr": val_psnr, "device": device.type,
+            "model": str((run_dir / "model.safetensors").resolve())}
