@@ -83,8 +83,8 @@ def render_rays(field, origins: torch.Tensor, dirs: torch.Tensor, background: to
             density, feature = field.forward_geometry(x)
             normals = torch.zeros_like(x)
             a = density_alpha(density, dists.reshape(-1)[idx])
-        alpha = alpha.index_put((idx,), a)
-        rgb = rgb.index_put((idx,), field.radiance(x, normals, d, feature))
+        alpha = alpha.index_put((idx,), a.float())  # autocast may have produced bf16
+        rgb = rgb.index_put((idx,), field.radiance(x, normals, d, feature).float())
     bg = background
     if background_field is not None:
         bg = render_background(background_field, origins, dirs, far, settings.background_samples)

@@ -201,7 +201,7 @@ def restore(state: TrainState, tensors: dict[str, torch.Tensor], info: dict[str,
         state.background.load_state_dict({k[11:]: v for k, v in tensors.items() if k.startswith("background.")})
     load_optimizer(state.optimizer, {k: v.to(device) for k, v in tensors.items()}, info["param_groups"])
     state.occupancy.load(tensors)
-    state.generator.set_state(tensors["rng"].to(torch.uint8).cpu() if device.type == "cpu" else tensors["rng"])
+    state.generator.set_state(tensors["rng"].to(torch.uint8).cpu())  # generator states live on the CPU
     state.step, state.elapsed = int(info["step"]), float(info["elapsed"])
     state.lr_scale, state.rollbacks = float(info["lr_scale"]), int(info["rollbacks"])
 

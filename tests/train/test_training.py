@@ -1,0 +1,98 @@
+"""Training: NaN rollback, a clear failure when it keeps diverging, and kill -9 then resume."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from meshcast.errors import JobFailedError
+from meshcast.jobs import parse_event
+from meshcast.reporting import Reporter
+from meshcast.scene import load_scene
+from meshcast.train.config import preset_config
+from meshcast.train.loop import train
+from meshcast.train.run import load_run, render_frame
+
+
+@pytest.fixture(scope="module")
+def tiny_scene(tmp_path_factory) -> Path:
+    from meshcast.demo import make_demo_scene
+
+    return make_demo_scene(tmp_path_factory.mktemp("tiny") / "scene", n_views=12, resolution=32, n_test=2)
+
+
+def tiny_config(steps: int):
+    return preset_config("neus", "preview", "cpu").model_copy(
+        update={"max_steps": steps, "batch_rays": 128, "validate_every": 10_000, "checkpoint_every": 10_000,
+                "log_every": 5, "device": "cpu", "data": preset_config("neus", "preview", "cpu").data.model_copy(update={"max_size": 32})})
+
+
+class Recorder(Reporter):
+    def __init__(self):
+        super().__init__(None)
+        self.codes: list[str] = []
+
+    def warning(self, message, code="warning"):
+        self.codes.append(code)
+        super().warning(message, code)
+
+
+def test_nan_rolls_back_with_lower_lr(tiny_scene, tmp_path):
+    reporter = Recorder()
+    poison = {7, 8}
+    fault = lambda step, loss: loss * float("nan") if step in poison and not poison.discard(step) else loss
+    result = train(tiny_config(30), load_scene(tiny_scene), tiny_scene, tmp_path / "run", reporter, fault=fault)
+    assert result["steps"] == 30
+    assert reporter.codes.count("train.rollback") == 2
+    weights = load_run(tmp_path / "run", "cpu").field.state_dict()
+    assert all(torch.isfinite(v).all() for v in weights.values() if v.is_floating_point())
+
+
+def test_persistent_nan_fails_clearly(tiny_scene, tmp_path):
+    with pytest.raises(JobFailedError, match="training diverged: non-finite loss"):
+        train(tiny_config(30), load_scene(tiny_scene), tiny_scene, tmp_path / "run", Recorder(),
+              fault=lambda step, loss: loss * float("nan") if step >= 3 else loss)
+    assert not (tmp_path / "run" / "model.safetensors").exists()
+
+
+def test_killed_run_resumes_to_the_end(tiny_scene, tmp_path, meshcast_argv):
+    run = tmp_path / "run"
+    argv = [*meshcast_argv, "train", str(tiny_scene), "--out", str(run), "--device", "cpu", "--max-steps", "120",
+            "--checkpoint-every", "10", "--batch-rays", "128", "--data.max-size", "32", "--validate-every", "1000",
+            "--events", "-", "--quiet"]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+    checkpoints = 0
+    for line in proc.stdout:
+        event = parse_event(line)
+        if event["type"] == "artifact" and event["kind"] == "checkpoint":
+            checkpoints += 1
+            if checkpoints == 2:
+                os.kill(proc.pid, signal.SIGKILL)
+                break
+    proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    latest = json.loads((run / "checkpoints" / "latest.json").read_text())
+    assert latest["step"] == 20 and not (run / "model.safetensors").exists()
+    done = subprocess.run([*argv, "--resume"], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    events = [parse_event(l) for l in done.stdout.splitlines()]
+    steps = [e["step"] for e in events if e["type"] == "progress" and e["stage"] == "train"]
+    assert steps[0] > 20 and events[-1]["data"]["steps"] == 120
+    assert (run / "model.safetensors").is_file()
+    run_log = [parse_event(l) for l in (run / "events.jsonl").read_text().splitlines()]
+    assert run_log[-1]["type"] == "result"
+
+
+def test_render_frame_shapes_and_world_depth(tiny_scene, tmp_path):
+    train(tiny_config(5), load_scene(tiny_scene), tiny_scene, tmp_path / "run", None)
+    loaded = load_run(tmp_path / "run", "cpu")
+    frame = load_scene(tiny_scene).frames[0]
+    out = render_frame(loaded, frame.c2w_array(), frame.intrinsics.scaled(0.5))
+    assert out["rgb"].shape == (16, 16, 3) and out["opacity"].shape == (16, 16)
+    assert out["rgb"].min() >= 0 and out["rgb"].max() <= 1
