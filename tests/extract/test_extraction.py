@@ -71,3 +71,10 @@ def test_uv_texture_bake_reproduces_the_colors():
     upper = centroids[:, 2] > 0.1
     lower = centroids[:, 2] < -0.1
     assert texel[upper, 0].mean() > 0.95 and texel[lower, 2].mean() > 0.95
+
+
+def test_skipping_far_blocks_changes_nothing():
+    fn = SphereField().geometry
+    full = marching_cubes_blocks(fn, 64, 8, -np.ones(3), np.ones(3))
+    fast = marching_cubes_blocks(fn, 64, 8, -np.ones(3), np.ones(3), skip_far=True)
+    assert np.array_equal(full[0], fast[0]) and np.array_equal(full[1], fast[1])

@@ -39,15 +39,29 @@ def evaluate_block(fn: Callable[[torch.Tensor], torch.Tensor], pts: np.ndarray, 
     return np.concatenate(out)
 
 
+def block_is_far(fn, idx: list[np.ndarray], lo: np.ndarray, step: np.ndarray, level: float, device) -> bool:
+    """For a signed distance field: the block cannot hold the surface when the distance at its
+    centre exceeds twice its half-diagonal (a factor 2 of safety because a learned SDF is only
+    approximately a distance)."""
+    first = np.array([ix[0] for ix in idx], float)
+    last = np.array([ix[-1] for ix in idx], float)
+    center = lo + 0.5 * (first + last) * step
+    half_diagonal = 0.5 * np.linalg.norm((last - first) * step)
+    value = evaluate_block(fn, center[None], device)[0]
+    return abs(value - level) > 2.0 * half_diagonal
+
+
 def marching_cubes_blocks(fn: Callable[[torch.Tensor], torch.Tensor], resolution: int, block_res: int,
                           lo: np.ndarray, hi: np.ndarray, level: float = 0.0, inside: str = "negative",
-                          device: torch.device | str = "cpu", reporter: Reporter | None = None):
+                          device: torch.device | str = "cpu", reporter: Reporter | None = None,
+                          skip_far: bool = False):
     """Mesh of the level set ``fn(x) = level`` over the box. ``inside`` says which side is the
     object ("negative" for SDFs, "positive" for densities); faces wind counter-clockwise seen
     from outside. Returns vertices (V, 3) in the box's frame and faces (F, 3)."""
     from skimage.measure import marching_cubes
 
     n = resolution
+    skipped = 0
     step = (hi - lo) / (n - 1)
     starts = list(range(0, n - 1, block_res))
     all_keys, all_verts, all_faces, offset = [], [], [], 0
@@ -56,6 +70,10 @@ def marching_cubes_blocks(fn: Callable[[torch.Tensor], torch.Tensor], resolution
         for j in starts:
             for k in starts:
                 idx = [np.arange(s, min(s + block_res, n - 1) + 1) for s in (i, j, k)]
+                if skip_far and block_is_far(fn, idx, lo, step, level, device):
+                    done += 1
+                    skipped += 1
+                    continue
                 grid = np.stack(np.meshgrid(*idx, indexing="ij"), -1).reshape(-1, 3)
                 values = evaluate_block(fn, lo + grid * step, device).reshape(len(idx[0]), len(idx[1]), len(idx[2]))
                 done += 1

@@ -46,7 +46,7 @@ def extract_field(field, similarity: Similarity, settings: ExtractSettings, devi
     sdf = field.kind == "sdf"
     level = settings.level if settings.level is not None else (0.0 if sdf else DEFAULT_DENSITY_LEVEL)
     verts, faces = marching_cubes_blocks(field.geometry, settings.resolution, settings.block_res, lo, hi, level,
-                                         "negative" if sdf else "positive", device, reporter)
+                                         "negative" if sdf else "positive", device, reporter, skip_far=sdf)
     if len(faces):
         verts, faces = cull_outside(verts, faces, np.linalg.norm(verts, axis=1) <= 1.0 + 1e-6)
     if settings.keep_largest and len(faces):

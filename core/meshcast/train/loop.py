@@ -231,7 +231,7 @@ def validate(config: TrainConfig, state: TrainState, data: PixelData, run: RunCo
     settings = RenderSettings(samples=m.samples, importance=getattr(m, "importance", 0), stratified=False)
     state.field.eval()
     out = render_view(state.field, state.background, run.similarity, val_frame.c2w_array(), k, settings,
-                      run.background_color, state.occupancy.values.device)
+                      run.background_color, state.occupancy.values.device, occupancy=state.occupancy)
     state.field.train()
     gt = load_frame_rgba(val_frame, size)
     gt_rgb = gt[..., :3] * gt[..., 3:] + np.asarray(run.background_color) * (1 - gt[..., 3:])
@@ -337,6 +337,7 @@ def train(config: TrainConfig, scene: Scene, scene_path: Path, run_dir: Path, re
     if state.background is not None:
         final.update({f"background.{k}": v for k, v in state.background.state_dict().items()})
     final.update(meta_tensors(state))
+    final.update(state.occupancy.state())
     save_tensors_atomic(final, run_dir / "model.safetensors", metadata={"format": "meshcast-run-1"})
     val_psnr = validate(config, state, data, run, run_dir, reporter, val_frames[0])
     if reporter:

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from meshcast import __version__
 from meshcast.errors import BadInputError
 from meshcast.fields.networks import BackgroundField, DensityField, SDFField
+from meshcast.render.occupancy import OccupancyGrid
 from meshcast.render.renderer import RenderSettings, render_rays
 from meshcast.render.rays import image_rays
 from meshcast.scene.model import Intrinsics
@@ -66,6 +67,7 @@ class LoadedRun:
     scene_path: Path
     device: torch.device
     step: int
+    occupancy: OccupancyGrid | None = None
 
 
 def read_run_config(run_dir: Path) -> RunConfig:
@@ -108,7 +110,11 @@ def load_run(run_dir: str | Path, device: str | torch.device | None = None) -> L
     if "meta.active_levels" in tensors:
         field.encoding.set_active_levels(int(tensors["meta.active_levels"]))
     field.to(dev).eval()
-    return LoadedRun(run_dir, config, field, background, config.similarity, Path(config.scene), dev, step)
+    occupancy = None
+    if "occupancy.values" in tensors:
+        occupancy = OccupancyGrid(config.train.occupancy_resolution, dev)
+        occupancy.load(tensors)
+    return LoadedRun(run_dir, config, field, background, config.similarity, Path(config.scene), dev, step, occupancy)
 
 
 def render_frame(loaded: LoadedRun, c2w_world: np.ndarray, intrinsics: Intrinsics,
@@ -116,11 +122,12 @@ def render_frame(loaded: LoadedRun, c2w_world: np.ndarray, intrinsics: Intrinsic
     """Render one image: rgb (h, w, 3) in [0, 1], opacity (h, w), depth (h, w) in world units."""
     return render_view(loaded.field, loaded.background, loaded.similarity, c2w_world, intrinsics,
                        render_settings(loaded.config.train), background or loaded.config.background_color,
-                       loaded.device, chunk)
+                       loaded.device, chunk * 16 if loaded.device.type == "cuda" else chunk, loaded.occupancy)
 
 
 def render_view(field, background_field, similarity: Similarity, c2w_world: np.ndarray, intrinsics: Intrinsics,
-                settings: RenderSettings, background, device, chunk: int = 4096) -> dict[str, np.ndarray]:
+                settings: RenderSettings, background, device, chunk: int = 4096,
+                occupancy: OccupancyGrid | None = None) -> dict[str, np.ndarray]:
     c2w = torch.tensor(similarity.c2w_to_unit(c2w_world), dtype=torch.float32, device=device)
     k = intrinsics
     origins, dirs = image_rays((k.fl_x, k.fl_y, k.cx, k.cy), c2w, k.w, k.h, (k.k1, k.k2, k.p1, k.p2))
@@ -128,7 +135,7 @@ def render_view(field, background_field, similarity: Similarity, c2w_world: np.n
     bg = torch.tensor(background, dtype=torch.float32, device=device)
     with torch.no_grad():
         for o, d in zip(torch.split(origins, chunk), torch.split(dirs, chunk)):
-            out = render_rays(field, o, d, bg.expand(o.shape[0], 3), settings, None, background_field, train=False)
+            out = render_rays(field, o, d, bg.expand(o.shape[0], 3), settings, occupancy, background_field, train=False)
             for key in outputs:
                 outputs[key].append(out[key].detach().float())
     rgb = torch.cat(outputs["rgb"]).reshape(k.h, k.w, 3).clamp(0, 1).cpu().numpy()

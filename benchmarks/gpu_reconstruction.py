@@ -1,0 +1,174 @@
+"""Reconstruction benchmarks for one GPU (or the CPU): training time-to-quality, silhouette IoU,
+extraction time and memory. Prints a table and writes results JSON and pictures to --out.
+
+  python benchmarks/gpu_reconstruction.py lego-nerf --data DATA --out OUT --seconds 60 300
+  python benchmarks/gpu_reconstruction.py lego-neus --data DATA --out OUT --seconds 240 --extract 512 2048
+  python benchmarks/gpu_reconstruction.py fox --data DATA --out OUT --seconds 300
+
+DATA holds lego_400/ and fox (or fox_half/, a half-resolution copy) from ../shared/data.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+
+def train(scene: Path, run: Path, method: str, seconds: float, extra: list[str]) -> dict:
+    argv = [sys.executable, "-m", "meshcast", "train", str(scene), "--out", str(run), "--method", method,
+            "--max-seconds", str(seconds), "--max-steps", "1000000", "--quiet", "--events", "-", *extra]
+    t = time.time()
+    proc = subprocess.run(argv, capture_output=True, text=True)
+    if proc.returncode != 0:
+        print(proc.stderr[-4000:])
+        raise SystemExit(f"training failed: {proc.returncode}")
+    result = json.loads(proc.stdout.strip().splitlines()[-1])["data"]
+    result["wall_s"] = round(time.time() - t, 1)
+    sps = [json.loads(l)["value"] for l in proc.stdout.splitlines() if '"samples_per_s"' in l]
+    result["samples_per_s_median"] = float(np.median(sps)) if sps else None
+    return result
+
+
+def peak_gpu_gb() -> float | None:
+    import torch
+
+    return torch.cuda.max_memory_allocated() / 2**30 if torch.cuda.is_available() else None
+
+
+def extract_timed(run: Path, resolution: int, block: int, out: Path) -> dict:
+    import torch
+
+    from meshcast.extract.pipeline import ExtractSettings, extract_field
+    from meshcast.train.run import load_run
+
+    loaded = load_run(run)
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+    t = time.time()
+    mesh = extract_field(loaded.field, loaded.similarity, ExtractSettings(resolution=resolution, block_res=block, texture="none"),
+                         loaded.device)
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+    seconds = time.time() - t
+    return {"resolution": resolution, "block": block, "seconds": round(seconds, 1), "peak_gpu_gb": peak_gpu_gb(),
+            "vertices": len(mesh["vertices"]), "faces": len(mesh["faces"]), "mesh": mesh}
+
+
+def lego_nerf(args) -> list[dict]:
+    from meshcast.evaluate import evaluate_run
+
+    rows = []
+    for seconds in args.seconds:
+        run = args.out / f"lego_nerf_{int(seconds)}s"
+        result = train(args.data / "lego_400", run, "nerf", seconds, args.train_args)
+        t = time.time()
+        ev = evaluate_run(run, max_images=args.max_eval)
+        rows.append({"task": "lego nerf", "train_s": seconds, "steps": result["steps"], "test_psnr": round(ev["psnr"], 2),
+                     "test_ssim": round(ev["ssim"], 4), "test_images": ev["images"], "eval_s": round(time.time() - t, 1),
+                     "samples_per_s": result["samples_per_s_median"]})
+        print(rows[-1], flush=True)
+    return rows
+
+
+def silhouette_iou(mesh_v, mesh_f, scene, n_views: int, out: Path, name: str) -> float:
+    import trimesh
+    from PIL import Image
+
+    from mesh_views import iou, splat
+    from meshcast.scene.images import load_image
+
+    mesh = trimesh.Trimesh(mesh_v, mesh_f, process=False)
+    frames = scene.split("test")[:: max(1, len(scene.split("test")) // n_views)][:n_views]
+    scores = []
+    for i, frame in enumerate(frames):
+        k = frame.intrinsics
+        sil, rgb = splat(mesh, frame.c2w_array(), (k.fl_x, k.fl_y, k.cx, k.cy), k.w, k.h)
+        alpha = load_image(frame.image_path)[..., 3] > 0.5
+        scores.append(iou(sil, alpha))
+        if i < 2:
+            Image.fromarray((rgb * 255).astype(np.uint8)).save(out / f"{name}_view{i}.png")
+    return float(np.mean(scores))
+
+
+def lego_neus(args) -> list[dict]:
+    from meshcast.mesh.export import write_mesh
+    from meshcast.scene import load_scene
+
+    run = args.out / "lego_neus"
+    result = train(args.data / "lego_400", run, "neus", args.seconds[0], args.train_args)
+    rows = [{"task": "lego neus", "train_s": args.seconds[0], "steps": result["steps"], "val_psnr": result["val_psnr"],
+             "samples_per_s": result["samples_per_s_median"]}]
+    print(rows[-1], flush=True)
+    scene = load_scene(args.data / "lego_400")
+    for res in args.extract:
+        ex = extract_timed(run, res, 128, args.out)
+        mesh = ex.pop("mesh")
+        row = {"task": "extract lego neus", **ex}
+        if res == args.extract[0]:
+            row["silhouette_iou"] = round(silhouette_iou(mesh["vertices"], mesh["faces"], scene, args.iou_views, args.out, "lego_neus"), 4)
+            write_mesh(args.out / "lego_neus_mesh.ply", mesh["vertices"], mesh["faces"])
+        rows.append(row)
+        print(row, flush=True)
+    return rows
+
+
+def fox(args) -> list[dict]:
+    import trimesh
+
+    from meshcast.extract.pipeline import ExtractSettings
+    from meshcast.extract.pipeline import extract_run
+    from meshcast.mesh.export import read_mesh
+    from meshcast.scene import load_scene
+    from mesh_views import splat
+    from PIL import Image
+
+    scene_dir = args.data / ("fox" if (args.data / "fox").exists() else "fox_half")
+    run = args.out / "fox_neus"
+    result = train(scene_dir, run, "neus", args.seconds[0], args.train_args)
+    info = extract_run(run, ExtractSettings(resolution=512, block_res=128, keep_largest=True), args.out / "fox_mesh.ply")
+    mesh = read_mesh(info["mesh"])
+    scene = load_scene(scene_dir)
+    for i, frame in enumerate(scene.frames[::17][:3]):
+        k = frame.intrinsics.scaled(0.5)
+        _, rgb = splat(mesh, frame.c2w_array(), (k.fl_x, k.fl_y, k.cx, k.cy), k.w, k.h)
+        Image.fromarray((rgb * 255).astype(np.uint8)).save(args.out / f"fox_view{i}.png")
+    extent = (mesh.bounds[1] - mesh.bounds[0]).tolist()
+    row = {"task": "fox neus", "train_s": args.seconds[0], "steps": result["steps"], "val_psnr": result["val_psnr"],
+           "mesh_vertices": info["vertices"], "mesh_extent": [round(e, 3) for e in extent],
+           "region_radius": json.loads((run / "config.json").read_text())["similarity"]["radius"]}
+    print(row, flush=True)
+    return [row]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("task", choices=["lego-nerf", "lego-neus", "fox"])
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--seconds", type=float, nargs="+", default=[60.0])
+    parser.add_argument("--extract", type=int, nargs="*", default=[512])
+    parser.add_argument("--max-eval", type=int, default=None, help="evaluate on at most this many test images")
+    parser.add_argument("--iou-views", type=int, default=10)
+    parser.add_argument("--train-args", nargs=argparse.REMAINDER, default=[])
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    import torch
+
+    machine = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
+    rows = {"lego-nerf": lego_nerf, "lego-neus": lego_neus, "fox": fox}[args.task](args)
+    record = {"task": args.task, "machine": machine, "torch": torch.__version__, "command": " ".join(sys.argv),
+              "date": time.strftime("%Y-%m-%d"), "rows": rows}
+    (args.out / f"{args.task}.json").write_text(json.dumps(record, indent=2, default=str))
+    print(json.dumps(record, default=str))
+
+
+if __name__ == "__main__":
+    main()
