@@ -71,3 +71,15 @@ def test_sphere_near_far():
     near, far, hit = sphere_near_far(torch.tensor([[0.0, 0, 3], [0, 2, 3]]), torch.tensor([[0.0, 0, -1], [0, 0, -1]]))
     assert hit.tolist() == [True, False]
     assert near[0].item() == pytest.approx(2.0) and far[0].item() == pytest.approx(4.0)
+
+
+def test_cumsum_matmul_matches_cumsum_with_gradients():
+    from meshcast.render.volrend import cumsum_matmul
+
+    x = torch.rand(6, 9, dtype=torch.float32, requires_grad=True)
+    ref = torch.cumsum(x, -1) - x
+    out = cumsum_matmul(x, exclusive=True)
+    torch.testing.assert_close(out, ref)
+    g1 = torch.autograd.grad(out.square().sum(), x)[0]
+    g2 = torch.autograd.grad(ref.square().sum(), x)[0]
+    torch.testing.assert_close(g1, g2)

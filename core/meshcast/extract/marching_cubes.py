@@ -60,12 +60,23 @@ def marching_cubes_blocks(fn: Callable[[torch.Tensor], torch.Tensor], resolution
     from outside. Returns vertices (V, 3) in the box's frame and faces (F, 3)."""
     from skimage.measure import marching_cubes
 
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
     n = resolution
     skipped = 0
     step = (hi - lo) / (n - 1)
     starts = list(range(0, n - 1, block_res))
-    all_keys, all_verts, all_faces, offset = [], [], [], 0
+    pending = []
     total, done = len(starts) ** 3, 0
+    direction = "descent" if inside == "negative" else "ascent"
+
+    def mesh_block(values: np.ndarray, origin: tuple[int, int, int]):
+        verts, faces, _, _ = marching_cubes(values, level, gradient_direction=direction, allow_degenerate=False)
+        coords = verts + np.array(origin, float)
+        return edge_keys(coords, n + 1), coords, faces
+
+    pool = ThreadPoolExecutor(max_workers=max(1, min(8, (os.cpu_count() or 2) - 1)))
     for i in starts:
         for j in starts:
             for k in starts:
@@ -80,14 +91,18 @@ def marching_cubes_blocks(fn: Callable[[torch.Tensor], torch.Tensor], resolution
                 report_progress(reporter, "marching cubes", done, total)
                 if not (values.min() < level < values.max()) or min(values.shape) < 2:
                     continue
-                verts, faces, _, _ = marching_cubes(
-                    values, level, gradient_direction="descent" if inside == "negative" else "ascent",
-                    allow_degenerate=False)
-                coords = verts + np.array([i, j, k], float)
-                all_keys.append(edge_keys(coords, n + 1))
-                all_verts.append(coords)
-                all_faces.append(faces + offset)
-                offset += len(verts)
+                while sum(not f.done() for f in pending) >= 2 * pool._max_workers:  # bound memory
+                    next(f for f in pending if not f.done()).result()
+                pending.append(pool.submit(mesh_block, values, (i, j, k)))  # MC on CPU threads while the
+                # device evaluates the next block
+    all_keys, all_verts, all_faces, offset = [], [], [], 0
+    for future in pending:
+        keys, coords, faces = future.result()
+        all_keys.append(keys)
+        all_verts.append(coords)
+        all_faces.append(faces + offset)
+        offset += len(coords)
+    pool.shutdown()
     if not all_verts:
         return np.zeros((0, 3)), np.zeros((0, 3), np.int64)
     keys = np.concatenate(all_keys)
