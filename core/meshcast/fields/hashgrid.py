@@ -71,7 +71,10 @@ def hash_encode(x: torch.Tensor, table: torch.Tensor, resolution: torch.Tensor, 
     rows = corner_indices(cell, resolution, dense, table_size)
     rows = rows + (torch.arange(levels, device=x.device) * table_size)[None, :, None]
     values = table.reshape(levels * table_size, features)[rows]  # (N, L, 8, F)
-    w = torch.where(corners[None, None].bool(), frac[:, :, None, :], 1 - frac[:, :, None, :]).prod(-1)
+    f = torch.where(corners[None, None].bool(), frac[:, :, None, :], 1 - frac[:, :, None, :])
+    # explicit products, not .prod(-1): prod's (double) backward runs cumprod/cumsum scans over a
+    # size-3 innermost dimension, which took 96% of a NeuS step on an H100 (benchmarks/RESULTS.md)
+    w = f[..., 0] * f[..., 1] * f[..., 2]
     return (values * w[..., None].to(values.dtype)).sum(2).reshape(x.shape[0], levels * features)
 
 
