@@ -44,7 +44,17 @@ def test_every_command_has_help_with_an_example(meshcast_argv):
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")
     assert "doctor" in sub.choices
-    for name, command in sub.choices.items():
+    def leaves(name, parser):
+        nested = [a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction"]
+        if not nested:
+            yield name, parser
+        for action in nested:
+            for child_name, child in action.choices.items():
+                yield from leaves(f"{name} {child_name}", child)
+
+    commands = [leaf for name, command in sub.choices.items() for leaf in leaves(name, command)]
+    assert {"doctor", "scene info", "train", "extract", "eval", "demo"} <= {name for name, _ in commands}
+    for name, command in commands:
         text = command.format_help()
         assert "--events" in text, name
         assert "example" in text.lower(), f"meshcast {name} --help shows no example"

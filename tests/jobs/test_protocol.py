@@ -67,7 +67,8 @@ def test_writer_refuses_nan(tmp_path):
 
 FAKE_JOB = textwrap.dedent(
     """
-    import json, sys, time
+    import json, signal, sys, time
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # as meshcast's CLI does
     def emit(**e):
         e.update(v=1, t=time.time(), job="fake")
         print(json.dumps(e), flush=True)

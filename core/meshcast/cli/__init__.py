@@ -89,6 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     writer = EventWriter(args.command, args.events or [])
     reporter = Reporter(writer, bar=not args.quiet and sys.stderr.isatty(), quiet=args.quiet)
     previous = signal.signal(signal.SIGTERM, _raise_cancel)
+    # a shell's background jobs start with SIGINT ignored; cancelling must work there too
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         data = args.run(args, reporter)
         reporter.close()
@@ -110,6 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(writer, reporter, error)
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
         writer.close()
 
 

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-import torch
 
 from meshcast.errors import JobFailedError
 from meshcast.extract.marching_cubes import cull_outside, keep_largest_component, marching_cubes_blocks

@@ -9,17 +9,10 @@ from typing import Literal
 
 import torch
 import torch.nn.functional as F
-from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
-from meshcast.fields.hashgrid import HashGrid, HashGridConfig
-
-
-class MLPConfig(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    hidden: int = Field(64, ge=8, description="hidden width")
-    layers: int = Field(2, ge=1, le=8, description="hidden layers")
+from meshcast.fields.config import HashGridConfig, MLPConfig
+from meshcast.fields.hashgrid import HashGrid
 
 
 def mlp(n_in: int, n_out: int, config: MLPConfig, activation: type[nn.Module] = nn.ReLU) -> nn.Sequential:

@@ -10,8 +10,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from meshcast.fields.hashgrid import HashGridConfig
-from meshcast.fields.networks import MLPConfig
+from meshcast.fields.config import HashGridConfig, MLPConfig
 
 Method = Literal["neus", "nerf"]
 Preset = Literal["preview", "quality"]
