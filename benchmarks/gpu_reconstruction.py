@@ -121,7 +121,6 @@ def lego_neus(args) -> list[dict]:
 
 
 def fox(args) -> list[dict]:
-    import trimesh
 
     from meshcast.extract.pipeline import ExtractSettings
     from meshcast.extract.pipeline import extract_run

@@ -1,8 +1,6 @@
 """The job protocol: event schema, writer, reader and the subprocess client."""
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
 import textwrap
 import time

@@ -43,7 +43,7 @@ def test_textured_round_trip(tmp_path, sphere, suffix):
 
 @pytest.mark.parametrize("textured", [False, True])
 def test_usd_read_back_by_pxr(tmp_path, sphere, textured):
-    pxr = pytest.importorskip("pxr")
+    pytest.importorskip("pxr")
     from pxr import Usd, UsdGeom
 
     mesh, colors = sphere

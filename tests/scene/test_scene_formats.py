@@ -12,7 +12,7 @@ from PIL import Image
 from meshcast.errors import BadInputError
 from meshcast.jobs import read_events
 from meshcast.scene import load_scene, write_transforms
-from meshcast.scene.bounds import auto_region, nearest_point_to_rays
+from meshcast.scene.bounds import nearest_point_to_rays
 from meshcast.scene.colmap import write_colmap
 from meshcast.scene.images import load_image
 from meshcast.scene.normalize import Similarity
