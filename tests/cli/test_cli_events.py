@@ -63,3 +63,14 @@ def test_every_command_has_help_with_an_example(meshcast_argv):
 def test_client_runs_real_cli(meshcast_argv):
     outcome = JobClient.start([*meshcast_argv, "doctor", "--quiet"]).wait(timeout=120)
     assert outcome.ok and "packages" in outcome.result
+
+
+def test_doctor_paths_name_only_what_runs():
+    from meshcast.cli.doctor import select_paths
+
+    gpu = select_paths({"torch": "2", "triton": "3", "xatlas": None, "pxr": None, "pycolmap": None}, cuda=True)
+    assert gpu["device"] == "cuda" and gpu["hash_encoding"].startswith("pytorch reference on CUDA")
+    assert "not used" in gpu["hash_encoding"] and gpu["mixed_precision"] == "bf16 autocast"
+    cpu = select_paths({"torch": "2"}, cuda=False)
+    assert cpu["device"] == "cpu" and cpu["uv_atlas"].startswith("unavailable")
+    assert select_paths({"torch": None}, cuda=False) == {"training": "unavailable: install torch"}

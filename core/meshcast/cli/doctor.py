@@ -71,20 +71,19 @@ def select_paths(packages: dict[str, str | None], cuda: bool) -> dict[str, str]:
     device = "cuda" if cuda else "cpu"
     if not packages.get("torch"):
         return {"training": "unavailable: install torch"}
-    if cuda and packages.get("triton"):
-        encoding = "triton (CUDA and Triton present)"
-    elif cuda and packages.get("tinycudann"):
-        encoding = "tiny-cuda-nn (CUDA present, no Triton)"
-    else:
-        encoding = "pytorch reference" + ("" if cuda else " (no CUDA)")
+    # Only the pure-PyTorch hash encoding exists today; Triton kernels (issue 8) and the
+    # tiny-cuda-nn wrapper are not wired in, so say so instead of naming them.
+    encoding = "pytorch reference" + (" on CUDA" if cuda else " on CPU")
+    if cuda and (packages.get("triton") or packages.get("tinycudann")):
+        encoding += " (Triton/tiny-cuda-nn present but not used by this version)"
     return {
         "device": device,
         "hash_encoding": encoding,
-        "mixed_precision": "fp16 autocast" if cuda else "off (CPU: fp32)",
+        "mixed_precision": "bf16 autocast" if cuda else "off (CPU: fp32)",
         "marching_cubes": "block-wise, field on " + device,
         "uv_atlas": "xatlas" if packages.get("xatlas") else "unavailable (pip install xatlas)",
         "usd_export": "usd-core" if packages.get("pxr") else "unavailable (pip install usd-core)",
-        "structure_from_motion": "pycolmap" if packages.get("pycolmap") else "unavailable",
+        "colmap_models": "pycolmap" if packages.get("pycolmap") else "unavailable (pip install pycolmap)",
     }
 
 

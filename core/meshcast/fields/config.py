@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import math
-from typing import Literal
-
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -15,7 +13,6 @@ class HashGridConfig(BaseModel):
     log2_table_size: int = Field(19, ge=8, le=24, description="log2 of rows per level table T")
     base_resolution: int = Field(16, ge=2, description="coarsest resolution N_min")
     finest_resolution: int = Field(2048, ge=2, description="finest resolution N_max")
-    backend: Literal["auto", "torch", "tcnn"] = Field("auto", description="auto: tiny-cuda-nn on CUDA when installed")
 
     @property
     def growth(self) -> float:

@@ -7,7 +7,8 @@ directly (``i + j (N+1) + k (N+1)^2``) when ``(N_l + 1)^3`` fits in the table, o
 spatial hash ``(i * 1) xor (j * 2654435761) xor (k * 805459861) mod T``; features are blended with
 trilinear weights. The meaning of every setting matches tiny-cuda-nn's ``HashGrid`` encoding
 (``n_levels``, ``n_features_per_level``, ``log2_hashmap_size``, ``base_resolution``,
-``per_level_scale = b``), which is used instead on CUDA when installed and allowed.
+``per_level_scale = b``; see ``tcnn_encoding_config``); using tiny-cuda-nn itself is not wired
+in yet.
 """
 from __future__ import annotations
 
@@ -64,7 +65,6 @@ class HashGrid(nn.Module):
         self.register_buffer("dense", torch.tensor([(r + 1) ** 3 <= size for r in res]), persistent=False)
         self.table = nn.Parameter(torch.empty(config.levels, size, config.features_per_level).uniform_(-1e-4, 1e-4))
         self.register_buffer("level_mask", torch.ones(config.levels), persistent=False)
-        self._tcnn = None
 
     @property
     def output_dim(self) -> int:
