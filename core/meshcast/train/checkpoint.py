@@ -16,6 +16,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from meshcast.errors import BadInputError
+from meshcast.scene.transforms import write_json_atomic
 
 
 def save_tensors_atomic(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str] | None = None) -> None:
@@ -28,12 +29,7 @@ def save_tensors_atomic(tensors: dict[str, torch.Tensor], path: Path, metadata: 
 
 
 def save_json_atomic(data: Any, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_text(json.dumps(data, indent=2))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_json_atomic(path, data)
 
 
 def optimizer_tensors(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], list[dict]]:
