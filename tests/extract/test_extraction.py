@@ -78,3 +78,20 @@ def test_skipping_far_blocks_changes_nothing():
     full = marching_cubes_blocks(fn, 64, 8, -np.ones(3), np.ones(3))
     fast = marching_cubes_blocks(fn, 64, 8, -np.ones(3), np.ones(3), skip_far=True)
     assert np.array_equal(full[0], fast[0]) and np.array_equal(full[1], fast[1])
+
+
+def test_narrow_band_gives_the_same_mesh_as_full_evaluation():
+    """At 513 samples per axis the band kicks in (coarse factor 2); a wavy SDF (not an exact
+    distance) must still give exactly the mesh of full evaluation."""
+    calls = []
+
+    def wavy(x):
+        calls.append(len(x))
+        return x.norm(dim=-1) - 0.6 + 0.03 * torch.sin(9 * x[:, 0])
+
+    full = marching_cubes_blocks(wavy, 513, 128, -np.ones(3), np.ones(3))
+    evaluated_full = sum(calls)
+    calls.clear()
+    banded = marching_cubes_blocks(wavy, 513, 128, -np.ones(3), np.ones(3), skip_far=True)
+    assert np.array_equal(full[1], banded[1]) and np.allclose(full[0], banded[0], atol=1e-12)
+    assert sum(calls) < 0.25 * evaluated_full
