@@ -101,7 +101,6 @@ def marching_cubes_blocks(fn: Callable[[torch.Tensor], torch.Tensor], resolution
     from concurrent.futures import ThreadPoolExecutor
 
     n = resolution
-    skipped = 0
     step = (hi - lo) / (n - 1)
     starts = list(range(0, n - 1, block_res))
     pending = []
@@ -123,7 +122,6 @@ def marching_cubes_blocks(fn: Callable[[torch.Tensor], torch.Tensor], resolution
                 far = band.block_is_far(idx) if band else skip_far and block_is_far(fn, idx, lo, step, level, device)
                 if far:
                     done += 1
-                    skipped += 1
                     continue
                 if band is not None:
                     values = band.block_values(fn, idx, lo, step, device)

@@ -6,7 +6,6 @@ and upAxis = Z (Blender-style worlds; Houdini users rotate on import, see docs/h
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -142,10 +141,3 @@ def read_mesh(path: str | Path):
         raise BadInputError(f"{path}: the file holds no mesh vertices", code="input.mesh_empty")
     return loaded
 
-
-def copy_mesh(src: Path, dst: Path) -> Path:
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name}.tmp")
-    shutil.copyfile(src, tmp)
-    os.replace(tmp, dst)
-    return dst

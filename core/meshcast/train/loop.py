@@ -215,7 +215,7 @@ def update_occupancy(config: TrainConfig, state: TrainState, p: float) -> None:
         state.occupancy.update(state.field.geometry, "density", m.density_threshold)
 
 
-def validate(config: TrainConfig, state: TrainState, data: PixelData, run: RunConfig, run_dir: Path,
+def validate(config: TrainConfig, state: TrainState, run: RunConfig, run_dir: Path,
              reporter: Reporter | None, val_frame) -> float | None:
     """Render one held-out frame at <= 200 px; write RUN/validation/step_N.png; return its PSNR."""
     from PIL import Image
@@ -323,7 +323,7 @@ def train(config: TrainConfig, scene: Scene, scene_path: Path, run_dir: Path, re
                     for name in ("loss", "psnr", "samples_per_s"):
                         reporter.metric(name, stats[name], state.step)
             if state.step % config.validate_every == 0:
-                validate(config, state, data, run, run_dir, reporter, val_frames[0])
+                validate(config, state, run, run_dir, reporter, val_frames[0])
             if state.step % config.checkpoint_every == 0 or time.monotonic() - last_ckpt_time > config.checkpoint_seconds:
                 path = write_checkpoint(run_dir, state.step, *state_tensors(state), keep=config.keep_checkpoints)
                 last_ckpt_time = time.monotonic()
@@ -339,7 +339,7 @@ def train(config: TrainConfig, scene: Scene, scene_path: Path, run_dir: Path, re
     final.update(meta_tensors(state))
     final.update(state.occupancy.state())
     save_tensors_atomic(final, run_dir / "model.safetensors", metadata={"format": "meshcast-run-1"})
-    val_psnr = validate(config, state, data, run, run_dir, reporter, val_frames[0])
+    val_psnr = validate(config, state, run, run_dir, reporter, val_frames[0])
     if reporter:
         reporter.artifact(run_dir / "model.safetensors", "run")
     return {"run": str(run_dir.resolve()), "steps": state.step, "seconds": round(state.elapsed, 2),
