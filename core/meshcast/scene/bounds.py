@@ -1,7 +1,8 @@
 """Automatic region of interest: a bounding sphere (and box) in world units.
 
-* From sparse points when the scene has them: centre = per-axis median, radius = the 95th
-  percentile of the distances to it (outliers far away do not matter), times a margin.
+* From sparse points when the scene has them: the points that stay near the middle of most
+  pictures (the object, not the room behind it); centre = per-axis median, radius = the 95th
+  percentile of the distances to it, times a margin.
 * Otherwise from the cameras: the centre is the point nearest all optical axes (least squares
   on the OpenGL -Z axes); the radius is what the narrowest camera sees at the median camera
   distance (``object`` mode), or a sphere holding every camera (``scene`` mode).
@@ -74,8 +75,44 @@ def auto_region(scene: Scene, mode: Mode = "object") -> Region:
     """A region for ``scene``: from its sparse points (object mode) or from its cameras."""
     points = load_points(scene) if mode == "object" else None
     if points is not None and len(points) >= 4:
-        center, radius = sphere_from_points(points)
+        center, radius = sphere_around_object(points, scene)
     else:
         center, radius = sphere_from_cameras(scene, mode)
     box = tuple((float(c - radius), float(c + radius)) for c in center)
     return Region(sphere_center=tuple(float(c) for c in center), sphere_radius=radius, aabb_range=box)
+
+
+def central_fraction(points: np.ndarray, scene: Scene, window: float = 0.6) -> np.ndarray:
+    """(N,) fraction of the scene's cameras that see each point in front of them and inside the
+    central ``window`` of the image (|x|, |y| < window in units of the half width/height)."""
+    c2w = scene.c2w_stack()
+    w2c = np.linalg.inv(c2w)
+    counts = np.zeros(len(points))
+    for frame, m in zip(scene.frames, w2c):
+        cam = points @ m[:3, :3].T + m[:3, 3]  # OpenGL camera: looks down -Z
+        depth = -cam[:, 2]
+        k = frame.intrinsics
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x = cam[:, 0] / depth * k.fl_x / (0.5 * k.w)
+            y = cam[:, 1] / depth * k.fl_y / (0.5 * k.h)
+        counts += (depth > 0) & (np.abs(x) < window) & (np.abs(y) < window)
+    return counts / max(len(scene.frames), 1)
+
+
+def sphere_around_object(points: np.ndarray, scene: Scene) -> tuple[np.ndarray, float]:
+    """Bounding sphere of the object a capture circles, from SfM points that include background.
+
+    The object is what stays near the middle of the pictures: only points inside the central 60%
+    of the image in at least 70% of the cameras count (walls and floor behind the object drop out,
+    since each camera sees a different part of them). Centre: their per-axis median. Radius: the
+    larger of 1.3 x their 95th-percentile distance and 1.05 x the farthest one, since thin parts
+    (ears, handles) hold few points and a sphere that cuts the object loses them for good.
+    Falls back to :func:`sphere_from_points` over every point when fewer than 20 remain.
+    """
+    points = points[np.all(np.isfinite(points), axis=1)]
+    central = points[central_fraction(points, scene) >= 0.7]
+    if len(central) < 20:
+        return sphere_from_points(points)
+    center = np.median(central, axis=0)
+    distances = np.linalg.norm(central - center, axis=1)
+    return center, float(max(1.3 * np.percentile(distances, 95), 1.05 * distances.max()))

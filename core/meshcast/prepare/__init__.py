@@ -1,0 +1,1 @@
+"""Capture preparation: photos or a video in, a posed scene folder out (pycolmap SfM)."""
