@@ -8,9 +8,11 @@ trilinear weights computed in float32). The kernels:
 * forward: one program encodes ``block`` samples at every level (a [block, L, F] tile), so each
   sample's output row is written by one program in one coalesced store;
 * backward: the same corners again; the table gradient ``g * w`` is scattered either with
-  atomic adds (``scatter="atomic"``, the default) or by writing (row, value) pairs, sorting them
-  by row and summing each run (``scatter="sort"``: one atomic per distinct row and block); the
-  gradient to ``x`` (NeuS' analytic normals) is accumulated in registers, no atomics.
+  atomic adds (``scatter="atomic"``, the default: one ``red.global.add.v2.f32`` per corner for
+  two features on Hopper and newer, else Triton's per-element ``atomic_add``, which
+  ``"atomic_scalar"`` forces) or by writing (row, value) pairs, sorting them by row and summing
+  each run (``scatter="sort"``: one atomic per distinct row and block); the gradient to ``x``
+  (NeuS' analytic normals) is accumulated in registers, no atomics.
 
 Accumulation is in float32 for every table dtype; a float16 table gets its gradient from a
 float32 buffer cast once at the end. The ``x`` gradient is float32, cast to ``x``'s dtype.
@@ -34,7 +36,7 @@ import torch
 
 from meshcast.fields import hashgrid as reference
 
-Scatter = Literal["atomic", "sort"]
+Scatter = Literal["atomic", "atomic_scalar", "sort"]
 _TRITON = importlib.util.find_spec("triton") is not None
 
 if _TRITON:
@@ -135,10 +137,18 @@ if _TRITON:
         tl.store(out_ptr + out_offs, acc.to(out_ptr.dtype.element_ty), mask=mask3)
 
     @triton.jit
+    def _red_add_v2(ptr, a, b, on):
+        """``*ptr += (a, b)`` as one vector reduction (sm_90 ``red.global.add.v2.f32``) where ``on``."""
+        return tl.inline_asm_elementwise(
+            "{ .reg .pred p; setp.ne.b32 p, $4, 0; @p red.relaxed.gpu.global.add.v2.f32 [$1], {$2, $3}; }"
+            " mov.b32 $0, 0;",
+            "=r,l,f,f,r", [ptr, a, b, on.to(tl.int32)], dtype=tl.int32, is_pure=False, pack=1)
+
+    @triton.jit
     def _encode_bwd(x_ptr, table_ptr, res_ptr, dense_ptr, gout_ptr, gtable_ptr, gx_ptr, key_ptr, val_ptr,
                     N, T, L: tl.constexpr, LP: tl.constexpr, F: tl.constexpr, FP: tl.constexpr,
                     POW2: tl.constexpr, BIG: tl.constexpr, BLOCK: tl.constexpr,
-                    TABLE_GRAD: tl.constexpr, SORT: tl.constexpr, X_GRAD: tl.constexpr):
+                    TABLE_GRAD: tl.constexpr, SORT: tl.constexpr, X_GRAD: tl.constexpr, RED_V2: tl.constexpr):
         """Table gradient (atomics, or (key, value) pairs when SORT) and x gradient."""
         n = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
         nmask = n < N
@@ -183,6 +193,9 @@ if _TRITON:
                     pair = (lv[None, :] * 8 + c) * N + n[:, None]
                     tl.store(key_ptr + pair, key, mask=mask2)
                     tl.store(val_ptr + pair[:, :, None] * F + fv[None, None, :], gw, mask=mask3)
+                elif RED_V2:
+                    g0, g1 = tl.split(gw)
+                    _red_add_v2(gtable_ptr + key * F, g0, g1, mask2)
                 else:
                     tl.atomic_add(gtable_ptr + offs, gw, mask=mask3, sem="relaxed")
             if X_GRAD:
@@ -239,6 +252,12 @@ def _launch_args(x: torch.Tensor, table: torch.Tensor, resolution: torch.Tensor,
     return res32, dense32, meta
 
 
+def _vector_red_ok(device: torch.device, features: int) -> bool:
+    """Vector float reductions exist from sm_90 on; the interpreter cannot run inline PTX."""
+    return (features == 2 and device.type == "cuda" and not interpreting()
+            and torch.cuda.get_device_capability(device) >= (9, 0))
+
+
 def encode_forward(x: torch.Tensor, table: torch.Tensor, resolution: torch.Tensor, dense: torch.Tensor,
                    block: int = 32, num_warps: int = 4) -> torch.Tensor:
     """(N, 3) points, (L, T, F) tables -> (N, L * F) features in the table's dtype."""
@@ -257,8 +276,13 @@ def encode_forward(x: torch.Tensor, table: torch.Tensor, resolution: torch.Tenso
 def encode_backward(x: torch.Tensor, table: torch.Tensor, resolution: torch.Tensor, dense: torch.Tensor,
                     grad_out: torch.Tensor, x_grad: bool = True, table_grad: bool = True,
                     scatter: Scatter = "atomic", block: int = 32, num_warps: int = 4,
-                    ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-    """Gradients (d x (N, 3) in x's dtype, d table (L, T, F) in the table's dtype) of <grad_out, out>."""
+                    vector_red: bool | None = None) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """Gradients (d x (N, 3) in x's dtype, d table (L, T, F) in the table's dtype) of <grad_out, out>.
+
+    ``vector_red``: scatter each corner's two features with one ``red.global.add.v2.f32`` (inline
+    PTX, Hopper and newer, F == 2) instead of Triton's per-element atomics; None picks it where
+    it applies.
+    """
     n = x.shape[0]
     levels, size, features = table.shape
     x = x.contiguous()
@@ -268,6 +292,8 @@ def encode_backward(x: torch.Tensor, table: torch.Tensor, resolution: torch.Tens
     gtable = torch.zeros(table.shape, device=x.device, dtype=torch.float32) if table_grad else None
     gx = torch.empty(n, 3, device=x.device, dtype=torch.float32) if x_grad else None
     sort = table_grad and scatter == "sort"
+    if vector_red is None:
+        vector_red = scatter == "atomic" and _vector_red_ok(x.device, features)
     keys = vals = None
     if sort:
         keys = torch.empty(levels * 8 * n, device=x.device, dtype=torch.int64 if meta["BIG"] else torch.int32)
@@ -278,7 +304,7 @@ def encode_backward(x: torch.Tensor, table: torch.Tensor, resolution: torch.Tens
             x, table, res32, dense32, grad_out,
             gtable if gtable is not None else dummy, gx if gx is not None else dummy,
             keys if keys is not None else dummy, vals if vals is not None else dummy,
-            n, size, BLOCK=block, TABLE_GRAD=table_grad, SORT=sort, X_GRAD=x_grad,
+            n, size, BLOCK=block, TABLE_GRAD=table_grad, SORT=sort, X_GRAD=x_grad, RED_V2=vector_red,
             num_warps=num_warps, **meta)
     if sort and keys is not None and vals is not None and gtable is not None and n:
         keys, order = torch.sort(keys)

@@ -1,0 +1,288 @@
+"""Hash-encoding throughput on one GPU: Triton kernels vs eager and torch.compile'd PyTorch.
+
+One call builds everything (Triton kernels, the compiled reference, optionally torch-ngp's CUDA
+grid encoder from its own source), checks every variant against the PyTorch reference on fresh
+random inputs, times forward and forward+backward (median of ``triton.testing.do_bench``, L2
+flushed before each call), prints a table last and writes JSON.
+
+  python benchmarks/encoding_bench.py --json $OUT/encoding_bench.json [--peer .peer/gridencoder] [--sweep]
+
+Workload (issue 8): 2^18 points uniform in [0, 1]^3, 16 levels, 2 features, 2^19 rows per level,
+resolutions 16..2048. "table" rows time the table gradient only (NeRF); "table+x" rows also the
+gradient to the points (NeuS' analytic normals, first order).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from meshcast.fields import hashgrid as reference
+from meshcast.fields import hashgrid_triton as fast
+from meshcast.fields.config import HashGridConfig
+
+Encode = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def make_inputs(cfg: HashGridConfig, n: int, dtype: torch.dtype, seed: int) -> dict:
+    """Fresh random points, table, output gradient (never zeros) and level constants on the GPU."""
+    gen = torch.Generator(device="cuda").manual_seed(seed)
+    rows = 2**cfg.log2_table_size
+    table = (torch.rand(cfg.levels, rows, cfg.features_per_level, device="cuda", generator=gen) * 2 - 1).to(dtype)
+    res = cfg.resolutions()
+    return {
+        "x": torch.rand(n, 3, device="cuda", generator=gen),
+        "table": table,
+        "gout": torch.randn(n, cfg.output_dim, device="cuda", generator=gen).to(dtype),
+        "resolution": torch.tensor(res, device="cuda"),
+        "dense": torch.tensor([(r + 1) ** 3 <= rows for r in res], device="cuda"),
+    }
+
+
+def rel_err(a: torch.Tensor, b: torch.Tensor) -> float:
+    """||a - b|| / ||b|| in float64 (NaN compares as inf)."""
+    d = (a.detach().double() - b.detach().double()).norm() / b.detach().double().norm().clamp_min(1e-300)
+    return float("inf") if not torch.isfinite(d) else float(d)
+
+
+def grads(fn: Encode, x: torch.Tensor, table: torch.Tensor, gout: torch.Tensor, x_grad: bool):
+    x = x.detach().requires_grad_(x_grad)
+    table = table.detach().requires_grad_(True)
+    out = fn(x, table)
+    inputs = [table, x] if x_grad else [table]
+    return out, torch.autograd.grad(out, inputs, gout.to(out.dtype))
+
+
+def check(fn: Encode, inp: dict, x_grad: bool) -> dict:
+    """Relative errors of output and gradients against the reference with a float64 table."""
+    ref64 = lambda x, t: reference.hash_encode(x, t, inp["resolution"], inp["dense"])
+    out, g = grads(fn, inp["x"], inp["table"], inp["gout"], x_grad)
+    rout, rg = grads(ref64, inp["x"], inp["table"].double(), inp["gout"].double(), x_grad)
+    errs = {"out": rel_err(out, rout), "d_table": rel_err(g[0], rg[0])}
+    if x_grad:
+        errs["d_x"] = rel_err(g[1], rg[1])
+    return errs
+
+
+def bench(fn: Encode, inp: dict, x_grad: bool, rep_ms: int) -> dict:
+    """Median ms of the forward alone and of forward + backward."""
+    from triton.testing import do_bench
+
+    x = inp["x"].detach().requires_grad_(x_grad)
+    table = inp["table"].detach().requires_grad_(True)
+    wrt = [table, x] if x_grad else [table]
+
+    def forward():
+        with torch.no_grad():
+            fn(x, table)
+
+    def step():
+        torch.autograd.grad(fn(x, table), wrt, inp["gout"])
+
+    step()
+    return {"forward_ms": do_bench(forward, warmup=25, rep=rep_ms, return_mode="median"),
+            "step_ms": do_bench(step, warmup=25, rep=rep_ms, return_mode="median")}
+
+
+def copy_bandwidth() -> float:
+    """Device-to-device copy of 1 GiB: bytes read + written per second."""
+    from triton.testing import do_bench
+
+    a = torch.empty(2**28, device="cuda")
+    b = torch.empty_like(a)
+    ms = do_bench(lambda: b.copy_(a), warmup=10, rep=100, return_mode="median")
+    return 2 * a.numel() * 4 / (ms * 1e-3)
+
+
+def kernel_report() -> list[dict]:
+    """Registers, spills and the memory instructions of every compiled Triton kernel."""
+    rows = []
+    for name in ("_encode_fwd", "_encode_bwd", "_segment_sum"):
+        jit = getattr(fast, name)
+        try:
+            caches = [c[0] if isinstance(c, tuple) else c for c in jit.device_caches.values()]
+            kernels = [k for cache in caches for k in cache.values()]
+        except (AttributeError, TypeError, KeyError) as exc:  # the cache layout differs between versions
+            rows.append({"kernel": name, "error": repr(exc)})
+            continue
+        for k in kernels:
+            lines = k.asm.get("ptx", "").splitlines()
+
+            def count(s: str, lines: list[str] = lines) -> int:
+                return sum(s in line for line in lines)
+
+            rows.append({"kernel": name, "regs": getattr(k, "n_regs", None), "spills": getattr(k, "n_spills", None),
+                         "constants": {str(a): v for a, v in getattr(k, "constants", {}).items()
+                                       if isinstance(v, (int, bool))},
+                         "ld.global.v2": count("ld.global.v2") + count("ld.global.nc.v2"),
+                         "ld.global": count("ld.global"), "red": count("red."), "atom": count("atom."),
+                         "st.global": count("st.global")})
+    return rows
+
+
+def sweep(inp: dict, rep_ms: int) -> list[dict]:
+    """Block size and warps for the forward and the table-gradient backward (fp32 table)."""
+    from triton.testing import do_bench
+
+    args = (inp["x"], inp["table"], inp["resolution"], inp["dense"])
+    rows = []
+    for block in (16, 32, 64, 128):
+        for warps in (2, 4, 8):
+            if block * 16 < 32 * warps:
+                continue
+            def forward(block: int = block, warps: int = warps) -> None:
+                fast.encode_forward(*args, block=block, num_warps=warps)
+
+            def backward(block: int = block, warps: int = warps) -> None:
+                fast.encode_backward(*args, inp["gout"], x_grad=False, block=block, num_warps=warps)
+
+            fwd = do_bench(forward, warmup=10, rep=rep_ms, return_mode="median")
+            bwd = do_bench(backward, warmup=10, rep=rep_ms, return_mode="median")
+            rows.append({"block": block, "warps": warps, "forward_ms": fwd, "backward_ms": bwd})
+            print(f"sweep block {block:4d} warps {warps}: forward {fwd:.4f} ms, backward {bwd:.4f} ms", flush=True)
+    return rows
+
+
+def build_peer(src: Path, result: dict) -> None:
+    """Compile torch-ngp's grid encoder from its source (run in a thread beside the checks)."""
+    t = time.time()
+    try:
+        from torch.utils.cpp_extension import load
+
+        os.environ.setdefault("TORCH_CUDA_ARCH_LIST", "9.0")
+        half = ["-U__CUDA_NO_HALF_OPERATORS__", "-U__CUDA_NO_HALF_CONVERSIONS__", "-U__CUDA_NO_HALF2_OPERATORS__"]
+        build = Path("/tmp/peer_gridencoder_build")
+        build.mkdir(exist_ok=True)
+        ext = load(name="_gridencoder", sources=[str(src / "src" / "gridencoder.cu"), str(src / "src" / "bindings.cpp")],
+                   extra_cflags=["-O3", "-std=c++17"], extra_cuda_cflags=["-O3", "-std=c++17", *half],
+                   build_directory=str(build), verbose=False)
+        sys.modules["_gridencoder"] = ext
+        sys.path.insert(0, str(src.parent))
+        from gridencoder import grid
+
+        result["module"] = grid
+    except (RuntimeError, OSError, ImportError, subprocess.CalledProcessError) as exc:  # go on without it
+        result["error"] = repr(exc)[-2000:]
+    result["build_s"] = round(time.time() - t, 1)
+
+
+def peer_encoder(grid, cfg: HashGridConfig) -> tuple[Encode, torch.Tensor]:
+    """torch-ngp's encoder for the same shape of work, and its (rows, F) table."""
+    enc = grid.GridEncoder(num_levels=cfg.levels, level_dim=cfg.features_per_level,
+                           base_resolution=cfg.base_resolution, log2_hashmap_size=cfg.log2_table_size,
+                           desired_resolution=cfg.finest_resolution).cuda()
+    offsets, scale, base = enc.offsets, enc.per_level_scale, enc.base_resolution
+
+    def encode(x: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
+        return grid.grid_encode(x, table, offsets, scale, base, x.requires_grad, 0, False, 0)
+
+    return encode, enc.embeddings.detach()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--samples", type=int, default=2**18)
+    parser.add_argument("--json", type=Path, required=True, help="where to write the results")
+    parser.add_argument("--peer", type=Path, help="torch-ngp's gridencoder folder, built from source here")
+    parser.add_argument("--sweep", action="store_true", help="also sweep block size and warps")
+    parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile'd reference")
+    parser.add_argument("--rep-ms", type=int, default=300)
+    args = parser.parse_args()
+    cfg = HashGridConfig(levels=16, features_per_level=2, log2_table_size=19, base_resolution=16, finest_resolution=2048)
+    n = args.samples
+    peer: dict = {}
+    thread = threading.Thread(target=build_peer, args=(args.peer, peer)) if args.peer else None
+    if thread:
+        thread.start()
+    t0 = time.time()
+    props = torch.cuda.get_device_properties(0)
+    info = {"date": time.strftime("%Y-%m-%d"), "gpu": props.name, "sms": props.multi_processor_count,
+            "torch": torch.__version__, "triton": __import__("triton").__version__, "samples": n,
+            "config": cfg.model_dump(), "resolutions": cfg.resolutions(), "command": " ".join(sys.argv)}
+    print(json.dumps(info), flush=True)
+    compiled = torch.compile(reference.hash_encode)
+    variants: dict[str, Callable[[dict], Encode]] = {
+        "triton atomic (red.v2)": lambda i: lambda x, t: fast.hash_encode(x, t, i["resolution"], i["dense"], "atomic"),
+        "triton atomic (tl.atomic_add)": lambda i: lambda x, t: fast.hash_encode(x, t, i["resolution"], i["dense"],
+                                                                               "atomic_scalar"),
+        "triton sort+segment": lambda i: lambda x, t: fast.hash_encode(x, t, i["resolution"], i["dense"], "sort"),
+        "torch eager": lambda i: lambda x, t: reference.hash_encode(x, t, i["resolution"], i["dense"]),
+    }
+    if not args.no_compile:
+        variants["torch.compile"] = lambda i: lambda x, t: compiled(x, t, i["resolution"], i["dense"])
+    checks, timings = [], []
+    for dtype in (torch.float32, torch.float16):
+        for x_grad in (False, True):
+            for name, make in variants.items():
+                if dtype == torch.float16 and name.startswith("triton") and "red.v2" not in name:
+                    continue
+                inp = make_inputs(cfg, n, dtype, seed=len(checks) + 1)
+                t = time.time()
+                errs = check(make(inp), inp, x_grad)
+                checks.append({"variant": name, "table": str(dtype), "x_grad": x_grad, **errs,
+                               "check_s": round(time.time() - t, 1)})
+                print("check", json.dumps(checks[-1]), flush=True)
+                inp = make_inputs(cfg, n, dtype, seed=1000 + len(checks))
+                ms = bench(make(inp), inp, x_grad, args.rep_ms)
+                timings.append({"variant": name, "table": str(dtype).replace("torch.", ""),
+                                "grads": "table+x" if x_grad else "table", **ms,
+                                "samples_per_s": n / (ms["step_ms"] * 1e-3)})
+                print("time", json.dumps(timings[-1]), flush=True)
+    sweep_rows = sweep(make_inputs(cfg, n, torch.float32, seed=7), 100) if args.sweep else []
+    if thread:
+        thread.join()
+        print("peer build", json.dumps({k: v for k, v in peer.items() if k != "module"}), flush=True)
+    if "module" in peer:
+        for dtype in (torch.float32, torch.float16):
+            for x_grad in (False, True):
+                fn, table = peer_encoder(peer["module"], cfg)
+                gen = torch.Generator(device="cuda").manual_seed(99)
+                inp = {"x": torch.rand(n, 3, device="cuda", generator=gen),
+                       "table": (torch.rand(table.shape, device="cuda", generator=gen) * 2 - 1).to(dtype),
+                       "gout": torch.randn(n, cfg.output_dim, device="cuda", generator=gen).to(dtype)}
+                try:
+                    ms = bench(fn, inp, x_grad, args.rep_ms)
+                except RuntimeError as exc:
+                    print("peer failed", dtype, x_grad, repr(exc)[-500:], flush=True)
+                    continue
+                timings.append({"variant": "torch-ngp CUDA (peer)", "table": str(dtype).replace("torch.", ""),
+                                "grads": "table+x" if x_grad else "table", **ms,
+                                "samples_per_s": n / (ms["step_ms"] * 1e-3)})
+                print("time", json.dumps(timings[-1]), flush=True)
+    bandwidth = copy_bandwidth()
+    kernels = kernel_report()
+    for k in kernels:
+        print("kernel", json.dumps(k), flush=True)
+    result = {**info, "copy_bytes_per_s": bandwidth, "checks": checks, "timings": timings, "sweep": sweep_rows,
+              "kernels": kernels, "peer_build": {k: v for k, v in peer.items() if k != "module"},
+              "wall_s": round(time.time() - t0, 1)}
+    tmp = args.json.with_suffix(".tmp")
+    tmp.write_text(json.dumps(result, indent=1))
+    tmp.replace(args.json)
+    print_table(result)
+
+
+def print_table(result: dict) -> None:
+    base = {(r["table"], r["grads"]): r["step_ms"] for r in result["timings"] if r["variant"] == "torch.compile"}
+    print(f"\n{result['gpu']}, {result['samples']} samples, copy {result['copy_bytes_per_s'] / 1e12:.2f} TB/s")
+    print(f"{'variant':32s} {'table':8s} {'grads':8s} {'fwd ms':>8s} {'fwd+bwd ms':>10s} {'samples/s':>10s} {'vs compile':>10s}")
+    for r in result["timings"]:
+        ref = base.get((r["table"], r["grads"]))
+        speedup = f"{ref / r['step_ms']:.2f}x" if ref else "-"
+        print(f"{r['variant']:32s} {r['table']:8s} {r['grads']:8s} {r['forward_ms']:8.4f} {r['step_ms']:10.4f} "
+              f"{r['samples_per_s']:10.3e} {speedup:>10s}")
+    worst = max((c.get("out", 0), c.get("d_table", 0), c.get("d_x", 0)) for c in result["checks"]
+                if c["variant"].startswith("triton"))
+    print(f"largest Triton relative error (out, d_table, d_x): {worst}")
+
+
+if __name__ == "__main__":
+    main()
