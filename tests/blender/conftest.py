@@ -1,0 +1,67 @@
+"""Fixtures for the Blender add-on tests: the real bpy module, the add-on from the source tree.
+
+The add-on directory (addons/blender) is loaded as the package ``meshcast_blender`` (the name
+the built zip uses) and enabled through Blender's own addon_utils, so its preferences exist.
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+import tempfile
+import types
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+ADDON_DIR = REPO / "addons" / "blender"
+ADDON = "meshcast_blender"
+PURE = "meshcast_blender_pure"
+
+
+def load_addon_package():
+    """Make addons/blender importable as ``meshcast_blender`` (a symlink in a temporary folder
+    on sys.path, as if installed) and import it (its __init__ imports bpy)."""
+    if ADDON not in sys.modules:
+        folder = Path(tempfile.mkdtemp(prefix="meshcast_addon_path_"))
+        (folder / ADDON).symlink_to(ADDON_DIR, target_is_directory=True)
+        sys.path.append(str(folder))
+    return importlib.import_module(ADDON)
+
+
+def pure_module(name: str):
+    """A bpy-free module of the add-on, imported without running the package's __init__."""
+    if PURE not in sys.modules:
+        package = types.ModuleType(PURE)
+        package.__path__ = [str(ADDON_DIR)]
+        sys.modules[PURE] = package
+    return importlib.import_module(f"{PURE}.{name}")
+
+
+@pytest.fixture
+def bpy_module():
+    bpy = pytest.importorskip("bpy")
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    return bpy
+
+
+@pytest.fixture
+def addon(bpy_module):
+    """Factory settings, then the add-on enabled; disabled again afterwards."""
+    import addon_utils
+
+    load_addon_package()
+    addon_utils.enable(ADDON, default_set=True, handle_error=_raise)
+    assert hasattr(bpy_module.types.Scene, "meshcast"), "the add-on did not register"
+    yield sys.modules[ADDON]
+    addon_utils.disable(ADDON, default_set=True, handle_error=_raise)
+
+
+def _raise(exc):
+    raise exc
+
+
+@pytest.fixture(scope="session")
+def meshcast_python() -> str:
+    """The interpreter jobs run with: this one (meshcast is installed in the test environment)."""
+    return sys.executable
