@@ -89,14 +89,23 @@ SettingsReader = Callable[[UpstreamItem | None], NodeSettings]
 
 def plan_work_items(kind: Kind, read: SettingsReader, upstream: Sequence[UpstreamItem],
                     context: PlanContext) -> list[WorkItemSpec]:
-    """Specs of the work items a ``kind`` node generates. ``read(item)`` evaluates the node's
+    """Specs of the work items a ``kind`` node generates: one per upstream item, or one per
+    Input Pattern match (for each upstream item, if any). ``read(item)`` evaluates the node's
     parameters for one upstream item (``None`` when the node has no input)."""
-    if upstream:
-        return [_plan_one(kind, read(item), item, None, context) for item in upstream]
-    settings = read(None)
-    if isinstance(settings, EnvironmentSettings):
-        return [_plan_one(kind, settings, None, None, context)]
-    return [_plan_one(kind, settings, None, source, context) for source in pattern_sources(settings)]
+    specs = []
+    items: Sequence[UpstreamItem | None] = upstream or [None]
+    for item in items:
+        settings = read(item)
+        if isinstance(settings, EnvironmentSettings):
+            specs.append(_plan_one(kind, settings, item, None, context))
+        elif settings.input_pattern or item is None:
+            # One item per pattern match (each a child of the upstream item, e.g. of an
+            # environment node's item), or the node's single Input.
+            specs += [_plan_one(kind, settings, item, source, context)
+                      for source in pattern_sources(settings)]
+        else:
+            specs.append(_plan_one(kind, settings, item, None, context))
+    return specs
 
 
 def pattern_sources(settings: AnyJobSettings) -> list[str]:
@@ -121,8 +130,9 @@ def _plan_one(kind: Kind, settings: NodeSettings, item: UpstreamItem | None,
                             env=environment.exported_variables(settings), attributes=attributes,
                             expected_outputs=())
     attrs = {} if item is None else dict(item.attributes)
+    from_pattern = source is not None
     source = source or resolve_source(kind, settings, item)
-    name = attrs.get(NAME_ATTRIBUTE) or item_name(source)
+    name = ("" if from_pattern else attrs.get(NAME_ATTRIBUTE, "")) or item_name(source)
     if isinstance(settings, PrepareSettings) and settings.pass_posed:
         posed = find_posed_scene(source)
         if posed is not None:
