@@ -122,6 +122,7 @@ def _import_workspace(model: Path, source: Path, tmp: Path, reporter: Reporter) 
     rec = pycolmap.Reconstruction(str(model))
     reporter.progress("undistort", 0, None, "undistorting images")
     undistorted = tmp / "colmap" / "undistorted"
+    undistorted.parent.mkdir(parents=True, exist_ok=True)
     pycolmap.undistort_images(undistorted, model, images)
     info = {"source": str(source), "kind": "colmap", "images": int(rec.num_images()),
             "registered": int(rec.num_reg_images()), "unregistered": [], "unreadable": [],

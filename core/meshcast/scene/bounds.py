@@ -104,15 +104,14 @@ def sphere_around_object(points: np.ndarray, scene: Scene) -> tuple[np.ndarray, 
 
     The object is what stays near the middle of the pictures: only points inside the central 60%
     of the image in at least 70% of the cameras count (walls and floor behind the object drop out,
-    since each camera sees a different part of them). Centre: their per-axis median. Radius: the
-    larger of 1.3 x their 95th-percentile distance and 1.05 x the farthest one, since thin parts
-    (ears, handles) hold few points and a sphere that cuts the object loses them for good.
+    since each camera sees a different part of them). Centre: the middle of their box (per axis,
+    between the 0.5th and 99.5th percentiles); radius: 1.25 x the farthest of them, since thin parts
+    (ears, horns, handles) hold few points and a sphere that cuts the object loses them for good.
     Falls back to :func:`sphere_from_points` over every point when fewer than 20 remain.
     """
     points = points[np.all(np.isfinite(points), axis=1)]
     central = points[central_fraction(points, scene) >= 0.7]
     if len(central) < 20:
         return sphere_from_points(points)
-    center = np.median(central, axis=0)
-    distances = np.linalg.norm(central - center, axis=1)
-    return center, float(max(1.3 * np.percentile(distances, 95), 1.05 * distances.max()))
+    center = (np.percentile(central, 0.5, axis=0) + np.percentile(central, 99.5, axis=0)) / 2
+    return center, float(1.25 * np.linalg.norm(central - center, axis=1).max())
