@@ -14,8 +14,10 @@ gradient to the points (NeuS' analytic normals, first order).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -152,18 +154,30 @@ def sweep(inp: dict, rep_ms: int) -> list[dict]:
 
 
 def build_peer(src: Path, result: dict) -> None:
-    """Compile torch-ngp's grid encoder from its source (run in a thread beside the checks)."""
+    """Compile torch-ngp's grid encoder from its source (run in a thread beside the checks).
+
+    A ``_gridencoder*.so`` already in ``src/prebuilt`` (one this script built on the same kind of
+    machine, brought back with --save-peer) is loaded instead of compiling again."""
     t = time.time()
     try:
-        from torch.utils.cpp_extension import load
+        prebuilt = sorted((src / "prebuilt").glob("_gridencoder*.so"))
+        if prebuilt:
+            spec = importlib.util.spec_from_file_location("_gridencoder", prebuilt[0])
+            ext = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(ext)
+            result["prebuilt"] = str(prebuilt[0])
+        else:
+            from torch.utils.cpp_extension import load
 
-        os.environ.setdefault("TORCH_CUDA_ARCH_LIST", "9.0")
-        half = ["-U__CUDA_NO_HALF_OPERATORS__", "-U__CUDA_NO_HALF_CONVERSIONS__", "-U__CUDA_NO_HALF2_OPERATORS__"]
-        build = Path("/tmp/peer_gridencoder_build")
-        build.mkdir(exist_ok=True)
-        ext = load(name="_gridencoder", sources=[str(src / "src" / "gridencoder.cu"), str(src / "src" / "bindings.cpp")],
-                   extra_cflags=["-O3", "-std=c++17"], extra_cuda_cflags=["-O3", "-std=c++17", *half],
-                   build_directory=str(build), verbose=False)
+            os.environ.setdefault("TORCH_CUDA_ARCH_LIST", "9.0")
+            half = ["-U__CUDA_NO_HALF_OPERATORS__", "-U__CUDA_NO_HALF_CONVERSIONS__", "-U__CUDA_NO_HALF2_OPERATORS__"]
+            build = Path("/tmp/peer_gridencoder_build")
+            build.mkdir(exist_ok=True)
+            ext = load(name="_gridencoder", sources=[str(src / "src" / "gridencoder.cu"),
+                                                     str(src / "src" / "bindings.cpp")],
+                       extra_cflags=["-O3", "-std=c++17"], extra_cuda_cflags=["-O3", "-std=c++17", *half],
+                       build_directory=str(build), verbose=False)
+            result["library"] = ext.__file__
         sys.modules["_gridencoder"] = ext
         sys.path.insert(0, str(src.parent))
         from gridencoder import grid
@@ -192,6 +206,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=2**18)
     parser.add_argument("--json", type=Path, required=True, help="where to write the results")
     parser.add_argument("--peer", type=Path, help="torch-ngp's gridencoder folder, built from source here")
+    parser.add_argument("--save-peer", type=Path, help="copy the peer's compiled library here")
     parser.add_argument("--sweep", action="store_true", help="also sweep block size and warps")
     parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile'd reference")
     parser.add_argument("--rep-ms", type=int, default=300)
@@ -240,6 +255,8 @@ def main() -> None:
     if thread:
         thread.join()
         print("peer build", json.dumps({k: v for k, v in peer.items() if k != "module"}), flush=True)
+        if args.save_peer and "library" in peer:
+            shutil.copy(peer["library"], args.save_peer / Path(peer["library"]).name)
     if "module" in peer:
         for dtype in (torch.float32, torch.float16):
             for x_grad in (False, True):

@@ -97,22 +97,48 @@ if _TRITON:
         return base.to(tl.int32), pos - base
 
     @triton.jit
-    def _encode_fwd(x_ptr, table_ptr, res_ptr, dense_ptr, out_ptr, N, T,
-                    L: tl.constexpr, LP: tl.constexpr, F: tl.constexpr, FP: tl.constexpr,
-                    POW2: tl.constexpr, BIG: tl.constexpr, BLOCK: tl.constexpr):
+    def _unpack2(word, ELEM: tl.constexpr):
+        """Two float32 features from one packed word (float32 pairs in int64, 16-bit pairs in int32)."""
+        if ELEM == 0:
+            lo = word.to(tl.uint32).to(tl.float32, bitcast=True)
+            hi = (word >> 32).to(tl.uint32).to(tl.float32, bitcast=True)
+        elif ELEM == 1:
+            lo = word.to(tl.uint16).to(tl.float16, bitcast=True).to(tl.float32)
+            hi = (word >> 16).to(tl.uint16).to(tl.float16, bitcast=True).to(tl.float32)
+        else:
+            lo = word.to(tl.uint16).to(tl.bfloat16, bitcast=True).to(tl.float32)
+            hi = (word >> 16).to(tl.uint16).to(tl.bfloat16, bitcast=True).to(tl.float32)
+        return lo, hi
+
+    @triton.jit
+    def _pack2(lo, hi, ELEM: tl.constexpr):
+        """The inverse of ``_unpack2``: two float32 values rounded to the element type, one word."""
+        if ELEM == 0:
+            a = lo.to(tl.uint32, bitcast=True).to(tl.uint64)
+            b = hi.to(tl.uint32, bitcast=True).to(tl.uint64)
+            return (a | (b << 32)).to(tl.int64, bitcast=True)
+        else:
+            if ELEM == 1:
+                a = lo.to(tl.float16).to(tl.uint16, bitcast=True).to(tl.uint32)
+                b = hi.to(tl.float16).to(tl.uint16, bitcast=True).to(tl.uint32)
+            else:
+                a = lo.to(tl.bfloat16).to(tl.uint16, bitcast=True).to(tl.uint32)
+                b = hi.to(tl.bfloat16).to(tl.uint16, bitcast=True).to(tl.uint32)
+            return (a | (b << 16)).to(tl.int32, bitcast=True)
+
+    @triton.jit
+    def _setup(x_ptr, res_ptr, dense_ptr, T, N, L: tl.constexpr, LP: tl.constexpr, BIG: tl.constexpr,
+               BLOCK: tl.constexpr):
+        """This program's samples, the level constants and every level's cell: [BLOCK, LP] tiles."""
         n = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
         nmask = n < N
         lv = tl.arange(0, LP)
-        fv = tl.arange(0, FP)
         res = tl.load(res_ptr + lv, mask=lv < L, other=1)
         dense = tl.load(dense_ptr + lv, mask=lv < L, other=0) != 0
-        resf = res.to(tl.float32)
-        stride = res + 1
-        mask3 = nmask[:, None, None]
+        mask2 = nmask[:, None]
         if LP != L:
-            mask3 = mask3 & (lv < L)[None, :, None]
-        if FP != F:
-            mask3 = mask3 & (fv < F)[None, None, :]
+            mask2 = mask2 & (lv < L)[None, :]
+        resf = res.to(tl.float32)
         ix, fx = _cell(x_ptr, n, nmask, resf, 0)
         iy, fy = _cell(x_ptr, n, nmask, resf, 1)
         iz, fz = _cell(x_ptr, n, nmask, resf, 2)
@@ -120,21 +146,40 @@ if _TRITON:
             level_base = lv.to(tl.int64) * T
         else:
             level_base = lv * T
-        acc = tl.zeros([BLOCK, LP, FP], dtype=tl.float32)
+        return n, nmask, lv, mask2, resf, res + 1, dense, ix, iy, iz, fx, fy, fz, level_base
+
+    @triton.jit
+    def _encode_fwd(x_ptr, table_ptr, res_ptr, dense_ptr, out_ptr, N, T,
+                    L: tl.constexpr, LP: tl.constexpr, F: tl.constexpr, PACK: tl.constexpr, ELEM: tl.constexpr,
+                    POW2: tl.constexpr, BIG: tl.constexpr, BLOCK: tl.constexpr):
+        """Features of BLOCK samples at every level; PACK == 2: both features in one load and store
+        (table and out as packed words), else feature program_id(1) alone."""
+        n, _nmask, lv, mask2, _resf, stride, dense, ix, iy, iz, fx, fy, fz, level_base = _setup(
+            x_ptr, res_ptr, dense_ptr, T, N, L, LP, BIG, BLOCK)
+        f = tl.program_id(1)
+        acc0 = tl.zeros([BLOCK, LP], dtype=tl.float32)
+        acc1 = tl.zeros([BLOCK, LP], dtype=tl.float32)
         for c in tl.static_range(8):
-            cx: tl.constexpr = (c >> 2) & 1
-            cy: tl.constexpr = (c >> 1) & 1
-            cz: tl.constexpr = c & 1
+            cx = (c >> 2) & 1
+            cy = (c >> 1) & 1
+            cz = c & 1
             rows = _level_rows(ix + cx, iy + cy, iz + cz, stride[None, :], dense[None, :], T, POW2)
             wx = fx if cx else 1.0 - fx
             wy = fy if cy else 1.0 - fy
             wz = fz if cz else 1.0 - fz
             w = wx * wy * wz
-            offs = (level_base[None, :] + rows) * F
-            vals = tl.load(table_ptr + offs[:, :, None] + fv[None, None, :], mask=mask3, other=0.0)
-            acc += vals.to(tl.float32) * w[:, :, None]
-        out_offs = (n * (L * F))[:, None, None] + (lv * F)[None, :, None] + fv[None, None, :]
-        tl.store(out_ptr + out_offs, acc.to(out_ptr.dtype.element_ty), mask=mask3)
+            key = level_base[None, :] + rows
+            if PACK == 2:
+                v0, v1 = _unpack2(tl.load(table_ptr + key, mask=mask2, other=0), ELEM)
+                acc0 += v0 * w
+                acc1 += v1 * w
+            else:
+                acc0 += tl.load(table_ptr + key * F + f, mask=mask2, other=0.0).to(tl.float32) * w
+        if PACK == 2:
+            tl.store(out_ptr + n[:, None] * L + lv[None, :], _pack2(acc0, acc1, ELEM), mask=mask2)
+        else:
+            out = out_ptr + n[:, None] * (L * F) + lv[None, :] * F + f
+            tl.store(out, acc0.to(out_ptr.dtype.element_ty), mask=mask2)
 
     @triton.jit
     def _red_add_v2(ptr, a, b, on):
@@ -146,61 +191,55 @@ if _TRITON:
 
     @triton.jit
     def _encode_bwd(x_ptr, table_ptr, res_ptr, dense_ptr, gout_ptr, gtable_ptr, gx_ptr, key_ptr, val_ptr,
-                    N, T, L: tl.constexpr, LP: tl.constexpr, F: tl.constexpr, FP: tl.constexpr,
-                    POW2: tl.constexpr, BIG: tl.constexpr, BLOCK: tl.constexpr,
+                    N, T, L: tl.constexpr, LP: tl.constexpr, F: tl.constexpr, PACK: tl.constexpr,
+                    ELEM: tl.constexpr, POW2: tl.constexpr, BIG: tl.constexpr, BLOCK: tl.constexpr,
                     TABLE_GRAD: tl.constexpr, SORT: tl.constexpr, X_GRAD: tl.constexpr, RED_V2: tl.constexpr):
-        """Table gradient (atomics, or (key, value) pairs when SORT) and x gradient."""
-        n = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
-        nmask = n < N
-        lv = tl.arange(0, LP)
-        fv = tl.arange(0, FP)
-        res = tl.load(res_ptr + lv, mask=lv < L, other=1)
-        dense = tl.load(dense_ptr + lv, mask=lv < L, other=0) != 0
-        resf = res.to(tl.float32)
-        stride = res + 1
-        mask3 = nmask[:, None, None]
-        mask2 = nmask[:, None]
-        if LP != L:
-            mask3 = mask3 & (lv < L)[None, :, None]
-            mask2 = mask2 & (lv < L)[None, :]
-        if FP != F:
-            mask3 = mask3 & (fv < F)[None, None, :]
-        ix, fx = _cell(x_ptr, n, nmask, resf, 0)
-        iy, fy = _cell(x_ptr, n, nmask, resf, 1)
-        iz, fz = _cell(x_ptr, n, nmask, resf, 2)
-        if BIG:
-            level_base = lv.to(tl.int64) * T
+        """Table gradient (atomics into float32, or (key, value) pairs when SORT) and x gradient
+        (one (N, 3) partial per feature program)."""
+        n, nmask, lv, mask2, resf, stride, dense, ix, iy, iz, fx, fy, fz, level_base = _setup(
+            x_ptr, res_ptr, dense_ptr, T, N, L, LP, BIG, BLOCK)
+        f = tl.program_id(1)
+        if PACK == 2:
+            g0, g1 = _unpack2(tl.load(gout_ptr + n[:, None] * L + lv[None, :], mask=mask2, other=0), ELEM)
         else:
-            level_base = lv * T
-        out_offs = (n * (L * F))[:, None, None] + (lv * F)[None, :, None] + fv[None, None, :]
-        g = tl.load(gout_ptr + out_offs, mask=mask3, other=0.0).to(tl.float32)
+            gout = gout_ptr + n[:, None] * (L * F) + lv[None, :] * F + f
+            g0 = tl.load(gout, mask=mask2, other=0.0).to(tl.float32)
+            g1 = g0
         gpx = tl.zeros([BLOCK, LP], dtype=tl.float32)
         gpy = tl.zeros([BLOCK, LP], dtype=tl.float32)
         gpz = tl.zeros([BLOCK, LP], dtype=tl.float32)
         for c in tl.static_range(8):
-            cx: tl.constexpr = (c >> 2) & 1
-            cy: tl.constexpr = (c >> 1) & 1
-            cz: tl.constexpr = c & 1
+            cx = (c >> 2) & 1
+            cy = (c >> 1) & 1
+            cz = c & 1
             rows = _level_rows(ix + cx, iy + cy, iz + cz, stride[None, :], dense[None, :], T, POW2)
             wx = fx if cx else 1.0 - fx
             wy = fy if cy else 1.0 - fy
             wz = fz if cz else 1.0 - fz
             key = level_base[None, :] + rows
-            offs = key[:, :, None] * F + fv[None, None, :]
             if TABLE_GRAD:
-                gw = g * (wx * wy * wz)[:, :, None]
+                w = wx * wy * wz
                 if SORT:
-                    pair = (lv[None, :] * 8 + c) * N + n[:, None]
-                    tl.store(key_ptr + pair, key, mask=mask2)
-                    tl.store(val_ptr + pair[:, :, None] * F + fv[None, None, :], gw, mask=mask3)
-                elif RED_V2:
-                    g0, g1 = tl.split(gw)
-                    _red_add_v2(gtable_ptr + key * F, g0, g1, mask2)
+                    pair = (lv[None, :].to(tl.int64) * 8 + c) * N + n[:, None]
+                    if PACK == 2:
+                        tl.store(key_ptr + pair, key, mask=mask2)
+                        tl.store(val_ptr + pair, _pack2(g0 * w, g1 * w, 0), mask=mask2)
+                    else:
+                        tl.store(key_ptr + pair, key, mask=mask2 & (f == 0))
+                        tl.store(val_ptr + pair * F + f, g0 * w, mask=mask2)
+                elif PACK == 2 and RED_V2:
+                    _red_add_v2(gtable_ptr + key * 2, g0 * w, g1 * w, mask2)
+                elif PACK == 2:
+                    tl.atomic_add(gtable_ptr + key * 2, g0 * w, mask=mask2, sem="relaxed")
+                    tl.atomic_add(gtable_ptr + key * 2 + 1, g1 * w, mask=mask2, sem="relaxed")
                 else:
-                    tl.atomic_add(gtable_ptr + offs, gw, mask=mask3, sem="relaxed")
+                    tl.atomic_add(gtable_ptr + key * F + f, g0 * w, mask=mask2, sem="relaxed")
             if X_GRAD:
-                vals = tl.load(table_ptr + offs, mask=mask3, other=0.0).to(tl.float32)
-                gv = tl.sum(g * vals, axis=2)
+                if PACK == 2:
+                    v0, v1 = _unpack2(tl.load(table_ptr + key, mask=mask2, other=0), ELEM)
+                    gv = g0 * v0 + g1 * v1
+                else:
+                    gv = g0 * tl.load(table_ptr + key * F + f, mask=mask2, other=0.0).to(tl.float32)
                 sx = 1.0 if cx else -1.0
                 sy = 1.0 if cy else -1.0
                 sz = 1.0 if cz else -1.0
@@ -208,7 +247,7 @@ if _TRITON:
                 gpy += gv * (sy * (wx * wz))
                 gpz += gv * (sz * (wx * wy))
         if X_GRAD:
-            gxo = gx_ptr + n * 3
+            gxo = gx_ptr + (f * N + n) * 3
             tl.store(gxo + 0, tl.sum(gpx * resf[None, :], axis=1), mask=nmask)
             tl.store(gxo + 1, tl.sum(gpy * resf[None, :], axis=1), mask=nmask)
             tl.store(gxo + 2, tl.sum(gpz * resf[None, :], axis=1), mask=nmask)
@@ -243,13 +282,23 @@ def _pow2(n: int) -> int:
     return 1 << max(0, (n - 1).bit_length())
 
 
+_ELEM = {torch.float32: 0, torch.float16: 1, torch.bfloat16: 2}
+_WORD = {torch.float32: torch.int64, torch.float16: torch.int32, torch.bfloat16: torch.int32}
+
+
 def _launch_args(x: torch.Tensor, table: torch.Tensor, resolution: torch.Tensor, dense: torch.Tensor):
+    """Level constants as int32 on x's device, and the kernels' compile-time settings."""
     levels, size, features = table.shape
     res32 = resolution.to(device=x.device, dtype=torch.int32).contiguous()
     dense32 = dense.to(device=x.device, dtype=torch.int32).contiguous()
-    meta = {"L": levels, "LP": _pow2(levels), "F": features, "FP": _pow2(features),
-            "POW2": size & (size - 1) == 0, "BIG": table.numel() >= 2**31 - 1}
+    meta = {"L": levels, "LP": _pow2(levels), "F": features, "PACK": 2 if features == 2 else 1,
+            "ELEM": _ELEM[table.dtype], "POW2": size & (size - 1) == 0, "BIG": table.numel() >= 2**31 - 1}
     return res32, dense32, meta
+
+
+def _words(t: torch.Tensor, meta: dict) -> torch.Tensor:
+    """Pairs of features as one integer word each (PACK == 2), else the tensor itself."""
+    return t.view(_WORD[t.dtype]) if meta["PACK"] == 2 else t
 
 
 def _vector_red_ok(device: torch.device, features: int) -> bool:
@@ -258,8 +307,12 @@ def _vector_red_ok(device: torch.device, features: int) -> bool:
             and torch.cuda.get_device_capability(device) >= (9, 0))
 
 
+FORWARD_LAUNCH = {"block": 32, "num_warps": 4}
+BACKWARD_LAUNCH = {"block": 32, "num_warps": 4}
+
+
 def encode_forward(x: torch.Tensor, table: torch.Tensor, resolution: torch.Tensor, dense: torch.Tensor,
-                   block: int = 32, num_warps: int = 4) -> torch.Tensor:
+                   block: int | None = None, num_warps: int | None = None) -> torch.Tensor:
     """(N, 3) points, (L, T, F) tables -> (N, L * F) features in the table's dtype."""
     n = x.shape[0]
     levels, size, features = table.shape
@@ -267,55 +320,53 @@ def encode_forward(x: torch.Tensor, table: torch.Tensor, resolution: torch.Tenso
     table = table.contiguous()
     res32, dense32, meta = _launch_args(x, table, resolution, dense)
     out = torch.empty(n, levels * features, device=x.device, dtype=table.dtype)
+    block = block or FORWARD_LAUNCH["block"]
     if n:
-        _encode_fwd[(triton.cdiv(n, block),)](x, table, res32, dense32, out, n, size, BLOCK=block,
-                                              num_warps=num_warps, **meta)
+        grid = (triton.cdiv(n, block), features // meta["PACK"])
+        _encode_fwd[grid](x, _words(table, meta), res32, dense32, _words(out, meta), n, size, BLOCK=block,
+                          num_warps=num_warps or FORWARD_LAUNCH["num_warps"], **meta)
     return out
 
 
 def encode_backward(x: torch.Tensor, table: torch.Tensor, resolution: torch.Tensor, dense: torch.Tensor,
                     grad_out: torch.Tensor, x_grad: bool = True, table_grad: bool = True,
-                    scatter: Scatter = "atomic", block: int = 32, num_warps: int = 4,
-                    vector_red: bool | None = None) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-    """Gradients (d x (N, 3) in x's dtype, d table (L, T, F) in the table's dtype) of <grad_out, out>.
-
-    ``vector_red``: scatter each corner's two features with one ``red.global.add.v2.f32`` (inline
-    PTX, Hopper and newer, F == 2) instead of Triton's per-element atomics; None picks it where
-    it applies.
-    """
+                    scatter: Scatter = "atomic", block: int | None = None, num_warps: int | None = None,
+                    ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """Gradients (d x (N, 3) in x's dtype, d table (L, T, F) in the table's dtype) of <grad_out, out>."""
     n = x.shape[0]
     levels, size, features = table.shape
     x = x.contiguous()
     table = table.contiguous()
-    grad_out = grad_out.contiguous()
+    grad_out = grad_out.to(table.dtype).contiguous()
     res32, dense32, meta = _launch_args(x, table, resolution, dense)
+    programs_f = features // meta["PACK"]
     gtable = torch.zeros(table.shape, device=x.device, dtype=torch.float32) if table_grad else None
-    gx = torch.empty(n, 3, device=x.device, dtype=torch.float32) if x_grad else None
+    gx = torch.empty(programs_f, n, 3, device=x.device, dtype=torch.float32) if x_grad else None
     sort = table_grad and scatter == "sort"
-    if vector_red is None:
-        vector_red = scatter == "atomic" and _vector_red_ok(x.device, features)
     keys = vals = None
     if sort:
         keys = torch.empty(levels * 8 * n, device=x.device, dtype=torch.int64 if meta["BIG"] else torch.int32)
         vals = torch.empty(levels * 8 * n, features, device=x.device, dtype=torch.float32)
-    dummy = table
+    block = block or BACKWARD_LAUNCH["block"]
     if n and (table_grad or x_grad):
-        _encode_bwd[(triton.cdiv(n, block),)](
-            x, table, res32, dense32, grad_out,
+        dummy = table
+        _encode_bwd[(triton.cdiv(n, block), programs_f)](
+            x, _words(table, meta), res32, dense32, _words(grad_out, meta),
             gtable if gtable is not None else dummy, gx if gx is not None else dummy,
-            keys if keys is not None else dummy, vals if vals is not None else dummy,
-            n, size, BLOCK=block, TABLE_GRAD=table_grad, SORT=sort, X_GRAD=x_grad, RED_V2=vector_red,
-            num_warps=num_warps, **meta)
+            keys if keys is not None else dummy, _words(vals, meta) if vals is not None else dummy,
+            n, size, BLOCK=block, TABLE_GRAD=table_grad, SORT=sort, X_GRAD=x_grad,
+            RED_V2=scatter == "atomic" and _vector_red_ok(x.device, features),
+            num_warps=num_warps or BACKWARD_LAUNCH["num_warps"], **meta)
     if sort and keys is not None and vals is not None and gtable is not None and n:
         keys, order = torch.sort(keys)
         vals = vals[order]
         seg_block = 1024
         _segment_sum[(triton.cdiv(keys.numel(), seg_block),)](
-            keys, vals, gtable, keys.numel(), F=features, FP=meta["FP"], BLOCK=seg_block, num_warps=4)
+            keys, vals, gtable, keys.numel(), F=features, FP=_pow2(features), BLOCK=seg_block, num_warps=4)
     if gtable is not None and gtable.dtype != table.dtype:
         gtable = gtable.to(table.dtype)
-    if gx is not None and gx.dtype != x.dtype:
-        gx = gx.to(x.dtype)
+    if gx is not None:
+        gx = (gx[0] if programs_f == 1 else gx.sum(0)).to(x.dtype)
     return gx, gtable
 
 
