@@ -3,7 +3,7 @@
 Intrinsics are in pixels, principal point measured from the image's top-left corner, +y down
 (transforms.json's ``fl_x fl_y cx cy w h``). A Blender camera frames the image through a sensor
 of ``sensor_width``/``sensor_height`` mm fitted along one image side (``sensor_fit``), a focal
-length ``lens`` in mm, and a lens shift in units of the fitted side (``viewfac``). Non-square
+length ``lens`` in mm, and a lens shift in units of the fitted side (``viewfac``); the AUTO fit spans ``sensor_width`` along the longer side. Non-square
 pixels (``fl_x != fl_y``) go to the scene's pixel aspect, which Blender keeps per scene.
 
 Blender's view plane (BKE_camera_params_compute_viewplane): for a horizontal fit one image
@@ -89,13 +89,14 @@ def intrinsics_from_camera(c: CameraSettings) -> Intrinsics:
     w, h = int(c.resolution_x), int(c.resolution_y)
     ax, ay = c.pixel_aspect_x, c.pixel_aspect_y
     ycor = ay / ax
+    sensor = c.sensor_height if c.sensor_fit == "VERTICAL" else c.sensor_width  # AUTO uses the width
     if _fits_horizontally(c.sensor_fit, w, h, ax, ay):
         viewfac = float(w)
-        fl_x = c.lens * w / c.sensor_width
+        fl_x = c.lens * w / sensor
         fl_y = fl_x / ycor
     else:
         viewfac = ycor * h
-        fl_y = c.lens * h / c.sensor_height
+        fl_y = c.lens * h / sensor
         fl_x = fl_y * ycor
     return Intrinsics(
         fl_x=fl_x, fl_y=fl_y, cx=0.5 * w - c.shift_x * viewfac, cy=0.5 * h + c.shift_y * viewfac / ycor, w=w, h=h,
