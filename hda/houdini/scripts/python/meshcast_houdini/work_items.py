@@ -109,7 +109,8 @@ def plan_work_items(kind: Kind, read: SettingsReader, upstream: Sequence[Upstrea
 
 
 def pattern_sources(settings: AnyJobSettings) -> list[str]:
-    """Inputs of a node without upstream items: the Input Pattern's matches, else its Input."""
+    """Inputs of a node without upstream items: the Input Pattern's matches, else its Input,
+    else none."""
     if settings.input_pattern:
         matches = sorted(glob.glob(settings.input_pattern))
         if not matches:
@@ -117,7 +118,9 @@ def pattern_sources(settings: AnyJobSettings) -> list[str]:
         return [m.rstrip("/\\") for m in matches]
     if settings.input:
         return [settings.input]
-    raise SettingsError("input: the node has no input work items; set Input or Input Pattern")
+    # Nothing upstream (or every upstream item failed) and nothing set here: like any PDG
+    # processor without input items, the node makes no work items.
+    return []
 
 
 def _plan_one(kind: Kind, settings: NodeSettings, item: UpstreamItem | None,
