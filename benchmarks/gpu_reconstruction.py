@@ -3,7 +3,8 @@ extraction time and memory. Prints a table and writes results JSON and pictures 
 
   python benchmarks/gpu_reconstruction.py lego-nerf --data DATA --out OUT --seconds 60 300
   python benchmarks/gpu_reconstruction.py lego-neus --data DATA --out OUT --seconds 240 --extract 512 2048
-  python benchmarks/gpu_reconstruction.py fox --data DATA --out OUT --seconds 300
+  python benchmarks/gpu_reconstruction.py fox --data DATA --out OUT --seconds 300 [--scene PREPARED_FOX]
+  python benchmarks/gpu_reconstruction.py capture --data DATA --out OUT --scene SCENE --reference REF --mesh MESH --seconds 60 120
 
 DATA holds lego_400/ and fox (or fox_half/, a half-resolution copy) from ../shared/data.
 """
@@ -80,9 +81,9 @@ def lego_nerf(args) -> list[dict]:
 
 def silhouette_iou(mesh_v, mesh_f, scene, n_views: int, out: Path, name: str) -> float:
     import trimesh
+    from mesh_views import iou, splat
     from PIL import Image
 
-    from mesh_views import iou, splat
     from meshcast.scene.images import load_image
 
     mesh = trimesh.Trimesh(mesh_v, mesh_f, process=False)
@@ -122,14 +123,14 @@ def lego_neus(args) -> list[dict]:
 
 def fox(args) -> list[dict]:
 
-    from meshcast.extract.pipeline import ExtractSettings
-    from meshcast.extract.pipeline import extract_run
-    from meshcast.mesh.export import read_mesh
-    from meshcast.scene import load_scene
     from mesh_views import splat
     from PIL import Image
 
-    scene_dir = args.data / ("fox" if (args.data / "fox").exists() else "fox_half")
+    from meshcast.extract.pipeline import ExtractSettings, extract_run
+    from meshcast.mesh.export import read_mesh
+    from meshcast.scene import load_scene
+
+    scene_dir = args.scene or args.data / ("fox" if (args.data / "fox").exists() else "fox_half")
     run = args.out / "fox_neus"
     result = train(scene_dir, run, "neus", args.seconds[0], args.train_args)
     info = extract_run(run, ExtractSettings(resolution=512, block_res=128, keep_largest=True), args.out / "fox_mesh.ply")
@@ -147,9 +148,46 @@ def fox(args) -> list[dict]:
     return [row]
 
 
+def capture(args) -> list[dict]:
+    """NeuS on a prepared capture with known true cameras (benchmarks/orbit_capture.py): Chamfer of
+    the extracted mesh to the original after the camera similarity alignment, per time budget."""
+    import trimesh
+
+    from meshcast.extract.pipeline import ExtractSettings, extract_run
+    from meshcast.metrics.geometry import compare_meshes
+    from meshcast.scene import load_scene
+    from meshcast.scene.align import compare_poses
+
+    reference = json.loads(args.reference.read_text())
+    transform = compare_poses(load_scene(args.scene), load_scene(args.reference)).transform
+    gt = trimesh.load(args.mesh, process=False)
+    gt.apply_transform(np.array(reference["mesh_to_world"]))
+    rows = []
+    for seconds in args.seconds:
+        run = args.out / f"capture_neus_{int(seconds)}s"
+        result = train(args.scene, run, "neus", seconds, args.train_args)
+        for resolution in args.extract:
+            t = time.time()
+            info = extract_run(run, ExtractSettings(resolution=resolution, block_res=128, keep_largest=True,
+                                                    texture="none"), run / f"mesh_{resolution}.ply")
+            pred = trimesh.load(info["mesh"], process=False)
+            pred.apply_transform(transform.matrix())
+            metrics = compare_meshes(pred, gt)
+            row = {"task": "capture neus", "train_s": seconds, "steps": result["steps"],
+                   "samples_per_s": result["samples_per_s_median"], "resolution": resolution,
+                   "extract_s": round(time.time() - t, 1), "chamfer_percent": round(100 * metrics["chamfer_relative"], 4),
+                   "fscore": round(metrics["fscore"], 4)}
+            print(row, flush=True)
+            rows.append(row)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("task", choices=["lego-nerf", "lego-neus", "fox"])
+    parser.add_argument("task", choices=["lego-nerf", "lego-neus", "fox", "capture"])
+    parser.add_argument("--scene", type=Path, help="fox/capture: the scene folder (e.g. made by meshcast prepare)")
+    parser.add_argument("--reference", type=Path, help="capture: reference.json of the true cameras")
+    parser.add_argument("--mesh", type=Path, help="capture: the original mesh")
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--seconds", type=float, nargs="+", default=[60.0])
@@ -162,7 +200,7 @@ def main() -> None:
     import torch
 
     machine = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
-    rows = {"lego-nerf": lego_nerf, "lego-neus": lego_neus, "fox": fox}[args.task](args)
+    rows = {"lego-nerf": lego_nerf, "lego-neus": lego_neus, "fox": fox, "capture": capture}[args.task](args)
     record = {"task": args.task, "machine": machine, "torch": torch.__version__, "command": " ".join(sys.argv),
               "date": time.strftime("%Y-%m-%d"), "rows": rows}
     (args.out / f"{args.task}.json").write_text(json.dumps(record, indent=2, default=str))

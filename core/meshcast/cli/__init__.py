@@ -40,7 +40,9 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--quiet", action="store_true", help="no progress bar or messages on stderr")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The full parser; ``argv`` (default ``sys.argv[1:]``) lets a command shape its options
+    (``train`` lists the fields of the ``--method`` given)."""
     parser = argparse.ArgumentParser(
         prog="meshcast",
         description="Neural 3D reconstruction: captures in, clean aligned meshes out.",
@@ -56,7 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
             if exc.name == f"meshcast.cli.{name}":
                 continue  # command not built yet
             raise
-        sub = module.register(subparsers)
+        if getattr(module, "REGISTER_TAKES_ARGV", False):
+            sub = module.register(subparsers, list(sys.argv[1:] if argv is None else argv))
+        else:
+            sub = module.register(subparsers)
         sub.set_defaults(_module=module)
         _add_common_recursive(sub)
     return parser
@@ -79,7 +84,7 @@ def _raise_cancel(signum: int, frame: Any) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if getattr(args, "command", None) is None or not hasattr(args, "run"):
         parser.print_help(sys.stderr)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +18,14 @@ def _preselect(argv: list[str]) -> tuple[str, str]:
     return known.method, known.preset
 
 
-def register(subparsers: Any) -> argparse.ArgumentParser:
+REGISTER_TAKES_ARGV = True  # the option list depends on --method
+
+
+def register(subparsers: Any, argv: list[str]) -> argparse.ArgumentParser:
     from meshcast.cli.options import add_model_options
     from meshcast.train.config import NerfConfig, NeusConfig, TrainConfig
 
-    method, _ = _preselect(sys.argv[1:])
+    method, _ = _preselect(argv)
     parser = subparsers.add_parser(
         "train", help="train a neural field on a scene",
         description="Train a NeuS-style SDF or a hash-grid NeRF on a scene folder. --method and "
