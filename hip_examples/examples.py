@@ -2,7 +2,7 @@
 
 Standard library only. ``build_capture_to_mesh.py`` and ``build_folder_of_captures.py`` turn
 these into .hip files with hython; the tests run the same graphs' work items without Houdini
-(tests/houdini/test_end_to_end.py), so the examples and the tests cannot drift apart.
+(tests/houdini/test_houdini_end_to_end.py), so the examples and the tests cannot drift apart.
 ``$HIP`` is the folder of the .hip file; Houdini expands it when the parameters are evaluated.
 """
 from __future__ import annotations

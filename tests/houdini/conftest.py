@@ -7,15 +7,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-PACKAGE = REPO / "hda" / "houdini"
-PYTHON_DIR = PACKAGE / "scripts" / "python"
-PDG_TYPES = PACKAGE / "pdg" / "types"
-HIP_EXAMPLES = REPO / "hip_examples"
-
-for path in (PYTHON_DIR, HIP_EXAMPLES, Path(__file__).resolve().parent):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from houdini_paths import PDG_TYPES
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import PACKAGE, PDG_TYPES, PYTHON_DIR
+from houdini_paths import PACKAGE, PDG_TYPES, PYTHON_DIR
 from meshcast_houdini import install
 
 

@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from conftest import PACKAGE, PYTHON_DIR
+from houdini_paths import PACKAGE, PYTHON_DIR
 from meshcast_houdini import sop_import, up_axis
 
 OTLS = PACKAGE / "otls"
