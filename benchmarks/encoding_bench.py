@@ -26,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
+from triton.compiler.errors import CompilationError
 
 from meshcast.fields import hashgrid as reference
 from meshcast.fields import hashgrid_triton as fast
@@ -121,9 +122,11 @@ def kernel_report() -> list[dict]:
             def count(s: str, lines: list[str] = lines) -> int:
                 return sum(s in line for line in lines)
 
+            consts = getattr(getattr(k, "src", None), "constants", {}) or {}
+            named = {jit.arg_names[key[0]] if isinstance(key, tuple) else str(key): v for key, v in consts.items()
+                     if isinstance(v, (int, bool))}
             rows.append({"kernel": name, "regs": getattr(k, "n_regs", None), "spills": getattr(k, "n_spills", None),
-                         "constants": {str(a): v for a, v in getattr(k, "constants", {}).items()
-                                       if isinstance(v, (int, bool))},
+                         "num_warps": getattr(getattr(k, "metadata", None), "num_warps", None), "constants": named,
                          "ld.global.v2": count("ld.global.v2") + count("ld.global.nc.v2"),
                          "ld.global": count("ld.global"), "red": count("red."), "atom": count("atom."),
                          "st.global": count("st.global")})
@@ -131,29 +134,31 @@ def kernel_report() -> list[dict]:
 
 
 def sweep(inp: dict, rep_ms: int) -> list[dict]:
-    """Block size and warps for the forward and the table-gradient backward (fp32 table)."""
+    """Samples per program, levels per program and warps, forward and table-gradient backward."""
     from triton.testing import do_bench
 
     args = (inp["x"], inp["table"], inp["resolution"], inp["dense"])
     rows = []
-    for block in (16, 32, 64, 128):
-        for warps in (2, 4, 8):
-            if block * 16 < 32 * warps:
-                continue
-            def forward(block: int = block, warps: int = warps) -> None:
-                fast.encode_forward(*args, block=block, num_warps=warps)
+    for block in (64, 128, 256):
+        for levels in (1, 2, 4):
+            for warps in (4, 8):
+                def forward(block: int = block, levels: int = levels, warps: int = warps) -> None:
+                    fast.encode_forward(*args, block=block, levels_per_program=levels, num_warps=warps)
 
-            def backward(block: int = block, warps: int = warps) -> None:
-                fast.encode_backward(*args, inp["gout"], x_grad=False, block=block, num_warps=warps)
+                def backward(block: int = block, levels: int = levels, warps: int = warps) -> None:
+                    fast.encode_backward(*args, inp["gout"], x_grad=False, block=block, levels_per_program=levels,
+                                         num_warps=warps)
 
-            fwd = do_bench(forward, warmup=10, rep=rep_ms, return_mode="median")
-            bwd = do_bench(backward, warmup=10, rep=rep_ms, return_mode="median")
-            rows.append({"block": block, "warps": warps, "forward_ms": fwd, "backward_ms": bwd})
-            print(f"sweep block {block:4d} warps {warps}: forward {fwd:.4f} ms, backward {bwd:.4f} ms", flush=True)
+                fwd = do_bench(forward, warmup=10, rep=rep_ms, return_mode="median")
+                bwd = do_bench(backward, warmup=10, rep=rep_ms, return_mode="median")
+                rows.append({"block": block, "levels": levels, "num_warps": warps, "forward_ms": fwd,
+                             "backward_ms": bwd})
+                print(f"sweep block {block:4d} levels {levels} warps {warps}: forward {fwd:.4f} ms, "
+                      f"backward {bwd:.4f} ms", flush=True)
     return rows
 
 
-def build_peer(src: Path, result: dict) -> None:
+def build_peer(src: Path, result: dict, save: Path | None) -> None:
     """Compile torch-ngp's grid encoder from its source (run in a thread beside the checks).
 
     A ``_gridencoder*.so`` already in ``src/prebuilt`` (one this script built on the same kind of
@@ -178,6 +183,8 @@ def build_peer(src: Path, result: dict) -> None:
                        extra_cflags=["-O3", "-std=c++17"], extra_cuda_cflags=["-O3", "-std=c++17", *half],
                        build_directory=str(build), verbose=False)
             result["library"] = ext.__file__
+            if save:
+                shutil.copy(ext.__file__, save / Path(ext.__file__).name)
         sys.modules["_gridencoder"] = ext
         sys.path.insert(0, str(src.parent))
         from gridencoder import grid
@@ -214,7 +221,7 @@ def main() -> None:
     cfg = HashGridConfig(levels=16, features_per_level=2, log2_table_size=19, base_resolution=16, finest_resolution=2048)
     n = args.samples
     peer: dict = {}
-    thread = threading.Thread(target=build_peer, args=(args.peer, peer)) if args.peer else None
+    thread = threading.Thread(target=build_peer, args=(args.peer, peer, args.save_peer), daemon=True) if args.peer else None
     if thread:
         thread.start()
     t0 = time.time()
@@ -233,30 +240,41 @@ def main() -> None:
     }
     if not args.no_compile:
         variants["torch.compile"] = lambda i: lambda x, t: compiled(x, t, i["resolution"], i["dense"])
+    sweep_rows = sweep(make_inputs(cfg, n, torch.float32, seed=7), 60) if args.sweep else []
+    if sweep_rows:  # time the rest with the fastest launch settings found here
+        for key, launch in (("forward_ms", fast.FORWARD_LAUNCH), ("backward_ms", fast.BACKWARD_LAUNCH)):
+            best = min(sweep_rows, key=lambda r, key=key: r[key])
+            launch.update(block=best["block"], levels=best["levels"], num_warps=best["num_warps"])
+    info["launch"] = {"forward": dict(fast.FORWARD_LAUNCH), "backward": dict(fast.BACKWARD_LAUNCH)}
+    print("launch", json.dumps(info["launch"]), flush=True)
     checks, timings = [], []
     for dtype in (torch.float32, torch.float16):
         for x_grad in (False, True):
             for name, make in variants.items():
-                if dtype == torch.float16 and name.startswith("triton") and "red.v2" not in name:
+                if dtype == torch.float16 and (name == "torch eager" or
+                                               (name.startswith("triton") and "red.v2" not in name)):
+                    continue
+                if x_grad and name == "triton sort+segment":
                     continue
                 inp = make_inputs(cfg, n, dtype, seed=len(checks) + 1)
                 t = time.time()
-                errs = check(make(inp), inp, x_grad)
-                checks.append({"variant": name, "table": str(dtype), "x_grad": x_grad, **errs,
-                               "check_s": round(time.time() - t, 1)})
-                print("check", json.dumps(checks[-1]), flush=True)
-                inp = make_inputs(cfg, n, dtype, seed=1000 + len(checks))
-                ms = bench(make(inp), inp, x_grad, args.rep_ms)
+                try:
+                    errs = check(make(inp), inp, x_grad)
+                    checks.append({"variant": name, "table": str(dtype), "x_grad": x_grad, **errs,
+                                   "check_s": round(time.time() - t, 1)})
+                    print("check", json.dumps(checks[-1]), flush=True)
+                    inp = make_inputs(cfg, n, dtype, seed=1000 + len(checks))
+                    ms = bench(make(inp), inp, x_grad, args.rep_ms)
+                except (CompilationError, RuntimeError) as exc:  # report it and time the others
+                    print("FAILED", name, dtype, x_grad, repr(exc)[-3000:], flush=True)
+                    continue
                 timings.append({"variant": name, "table": str(dtype).replace("torch.", ""),
                                 "grads": "table+x" if x_grad else "table", **ms,
                                 "samples_per_s": n / (ms["step_ms"] * 1e-3)})
                 print("time", json.dumps(timings[-1]), flush=True)
-    sweep_rows = sweep(make_inputs(cfg, n, torch.float32, seed=7), 100) if args.sweep else []
     if thread:
         thread.join()
         print("peer build", json.dumps({k: v for k, v in peer.items() if k != "module"}), flush=True)
-        if args.save_peer and "library" in peer:
-            shutil.copy(peer["library"], args.save_peer / Path(peer["library"]).name)
     if "module" in peer:
         for dtype in (torch.float32, torch.float16):
             for x_grad in (False, True):
@@ -277,7 +295,8 @@ def main() -> None:
     bandwidth = copy_bandwidth()
     kernels = kernel_report()
     for k in kernels:
-        print("kernel", json.dumps(k), flush=True)
+        if k.get("constants", {}).get("BLOCK") in (fast.FORWARD_LAUNCH["block"], fast.BACKWARD_LAUNCH["block"]):
+            print("kernel", json.dumps(k), flush=True)
     result = {**info, "copy_bytes_per_s": bandwidth, "checks": checks, "timings": timings, "sweep": sweep_rows,
               "kernels": kernels, "peer_build": {k: v for k, v in peer.items() if k != "module"},
               "wall_s": round(time.time() - t0, 1)}

@@ -69,7 +69,7 @@ if _TRITON:
 
     @triton.jit
     def _level_rows(ix, iy, iz, stride, dense, T, POW2: tl.constexpr):
-        """Table rows (within a level) of integer corners; int32 [B, LP] for a power-of-two T."""
+        """Table rows (within a level) of integer corners; int32 [B, LG] for a power-of-two T."""
         if POW2:
             ux = ix.to(tl.uint32)
             uy = iy.to(tl.uint32)
@@ -90,7 +90,7 @@ if _TRITON:
 
     @triton.jit
     def _cell(x_ptr, n, nmask, resf, axis: tl.constexpr):
-        """Integer cell and fraction along one axis: int32 [B, LP], float32 [B, LP]."""
+        """Integer cell and fraction along one axis: int32 [B, LG], float32 [B, LG]."""
         xs = tl.load(x_ptr + n * 3 + axis, mask=nmask, other=0.0).to(tl.float32)
         pos = xs[:, None] * resf[None, :]
         base = tl.floor(pos)
@@ -127,16 +127,17 @@ if _TRITON:
             return (a | (b << 16)).to(tl.int32, bitcast=True)
 
     @triton.jit
-    def _setup(x_ptr, res_ptr, dense_ptr, T, N, L: tl.constexpr, LP: tl.constexpr, BIG: tl.constexpr,
+    def _setup(x_ptr, res_ptr, dense_ptr, T, N, L: tl.constexpr, LG: tl.constexpr, BIG: tl.constexpr,
                BLOCK: tl.constexpr):
-        """This program's samples, the level constants and every level's cell: [BLOCK, LP] tiles."""
+        """This program's samples and levels (program_id(1)'s group of LG), the level constants and
+        each level's cell: [BLOCK, LG] tiles."""
         n = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
         nmask = n < N
-        lv = tl.arange(0, LP)
+        lv = tl.program_id(1) * LG + tl.arange(0, LG)
         res = tl.load(res_ptr + lv, mask=lv < L, other=1)
         dense = tl.load(dense_ptr + lv, mask=lv < L, other=0) != 0
         mask2 = nmask[:, None]
-        if LP != L:
+        if L % LG != 0:
             mask2 = mask2 & (lv < L)[None, :]
         resf = res.to(tl.float32)
         ix, fx = _cell(x_ptr, n, nmask, resf, 0)
@@ -150,15 +151,15 @@ if _TRITON:
 
     @triton.jit
     def _encode_fwd(x_ptr, table_ptr, res_ptr, dense_ptr, out_ptr, N, T,
-                    L: tl.constexpr, LP: tl.constexpr, F: tl.constexpr, PACK: tl.constexpr, ELEM: tl.constexpr,
+                    L: tl.constexpr, LG: tl.constexpr, F: tl.constexpr, PACK: tl.constexpr, ELEM: tl.constexpr,
                     POW2: tl.constexpr, BIG: tl.constexpr, BLOCK: tl.constexpr):
         """Features of BLOCK samples at every level; PACK == 2: both features in one load and store
-        (table and out as packed words), else feature program_id(1) alone."""
+        (table and out as packed words), else feature program_id(2) alone."""
         n, _nmask, lv, mask2, _resf, stride, dense, ix, iy, iz, fx, fy, fz, level_base = _setup(
-            x_ptr, res_ptr, dense_ptr, T, N, L, LP, BIG, BLOCK)
-        f = tl.program_id(1)
-        acc0 = tl.zeros([BLOCK, LP], dtype=tl.float32)
-        acc1 = tl.zeros([BLOCK, LP], dtype=tl.float32)
+            x_ptr, res_ptr, dense_ptr, T, N, L, LG, BIG, BLOCK)
+        f = tl.program_id(2)
+        acc0 = tl.zeros([BLOCK, LG], dtype=tl.float32)
+        acc1 = tl.zeros([BLOCK, LG], dtype=tl.float32)
         for c in tl.static_range(8):
             cx = (c >> 2) & 1
             cy = (c >> 1) & 1
@@ -187,27 +188,27 @@ if _TRITON:
         return tl.inline_asm_elementwise(
             "{ .reg .pred p; setp.ne.b32 p, $4, 0; @p red.relaxed.gpu.global.add.v2.f32 [$1], {$2, $3}; }"
             " mov.b32 $0, 0;",
-            "=r,l,f,f,r", [ptr, a, b, on.to(tl.int32)], dtype=tl.int32, is_pure=False, pack=1)
+            "=r,l,f,f,r", [ptr.to(tl.int64), a, b, on.to(tl.int32)], dtype=tl.int32, is_pure=False, pack=1)
 
     @triton.jit
     def _encode_bwd(x_ptr, table_ptr, res_ptr, dense_ptr, gout_ptr, gtable_ptr, gx_ptr, key_ptr, val_ptr,
-                    N, T, L: tl.constexpr, LP: tl.constexpr, F: tl.constexpr, PACK: tl.constexpr,
+                    N, T, L: tl.constexpr, LG: tl.constexpr, F: tl.constexpr, PACK: tl.constexpr,
                     ELEM: tl.constexpr, POW2: tl.constexpr, BIG: tl.constexpr, BLOCK: tl.constexpr,
                     TABLE_GRAD: tl.constexpr, SORT: tl.constexpr, X_GRAD: tl.constexpr, RED_V2: tl.constexpr):
         """Table gradient (atomics into float32, or (key, value) pairs when SORT) and x gradient
-        (one (N, 3) partial per feature program)."""
+        (one (N, 3) partial per level group and feature program)."""
         n, nmask, lv, mask2, resf, stride, dense, ix, iy, iz, fx, fy, fz, level_base = _setup(
-            x_ptr, res_ptr, dense_ptr, T, N, L, LP, BIG, BLOCK)
-        f = tl.program_id(1)
+            x_ptr, res_ptr, dense_ptr, T, N, L, LG, BIG, BLOCK)
+        f = tl.program_id(2)
         if PACK == 2:
             g0, g1 = _unpack2(tl.load(gout_ptr + n[:, None] * L + lv[None, :], mask=mask2, other=0), ELEM)
         else:
             gout = gout_ptr + n[:, None] * (L * F) + lv[None, :] * F + f
             g0 = tl.load(gout, mask=mask2, other=0.0).to(tl.float32)
             g1 = g0
-        gpx = tl.zeros([BLOCK, LP], dtype=tl.float32)
-        gpy = tl.zeros([BLOCK, LP], dtype=tl.float32)
-        gpz = tl.zeros([BLOCK, LP], dtype=tl.float32)
+        gpx = tl.zeros([BLOCK, LG], dtype=tl.float32)
+        gpy = tl.zeros([BLOCK, LG], dtype=tl.float32)
+        gpz = tl.zeros([BLOCK, LG], dtype=tl.float32)
         for c in tl.static_range(8):
             cx = (c >> 2) & 1
             cy = (c >> 1) & 1
@@ -225,7 +226,7 @@ if _TRITON:
                         tl.store(key_ptr + pair, key, mask=mask2)
                         tl.store(val_ptr + pair, _pack2(g0 * w, g1 * w, 0), mask=mask2)
                     else:
-                        tl.store(key_ptr + pair, key, mask=mask2 & (f == 0))
+                        tl.store(key_ptr + pair, key, mask=mask2)  # same key from every feature program
                         tl.store(val_ptr + pair * F + f, g0 * w, mask=mask2)
                 elif PACK == 2 and RED_V2:
                     _red_add_v2(gtable_ptr + key * 2, g0 * w, g1 * w, mask2)
@@ -247,7 +248,7 @@ if _TRITON:
                 gpy += gv * (sy * (wx * wz))
                 gpz += gv * (sz * (wx * wy))
         if X_GRAD:
-            gxo = gx_ptr + (f * N + n) * 3
+            gxo = gx_ptr + ((f * tl.num_programs(1) + tl.program_id(1)) * N + n) * 3
             tl.store(gxo + 0, tl.sum(gpx * resf[None, :], axis=1), mask=nmask)
             tl.store(gxo + 1, tl.sum(gpy * resf[None, :], axis=1), mask=nmask)
             tl.store(gxo + 2, tl.sum(gpz * resf[None, :], axis=1), mask=nmask)
@@ -291,7 +292,7 @@ def _launch_args(x: torch.Tensor, table: torch.Tensor, resolution: torch.Tensor,
     levels, size, features = table.shape
     res32 = resolution.to(device=x.device, dtype=torch.int32).contiguous()
     dense32 = dense.to(device=x.device, dtype=torch.int32).contiguous()
-    meta = {"L": levels, "LP": _pow2(levels), "F": features, "PACK": 2 if features == 2 else 1,
+    meta = {"L": levels, "F": features, "PACK": 2 if features == 2 else 1,
             "ELEM": _ELEM[table.dtype], "POW2": size & (size - 1) == 0, "BIG": table.numel() >= 2**31 - 1}
     return res32, dense32, meta
 
@@ -307,12 +308,19 @@ def _vector_red_ok(device: torch.device, features: int) -> bool:
             and torch.cuda.get_device_capability(device) >= (9, 0))
 
 
-FORWARD_LAUNCH = {"block": 32, "num_warps": 4}
-BACKWARD_LAUNCH = {"block": 32, "num_warps": 4}
+# samples and levels per program, warps: measured on an H100 (benchmarks/RESULTS.md)
+FORWARD_LAUNCH = {"block": 128, "levels": 4, "num_warps": 4}
+BACKWARD_LAUNCH = {"block": 128, "levels": 4, "num_warps": 4}
+
+
+def _grid(n: int, meta: dict, block: int) -> tuple[int, int, int]:
+    """Programs: sample blocks (fastest, so a level group's table stays in L2), level groups, features."""
+    return triton.cdiv(n, block), triton.cdiv(meta["L"], meta["LG"]), meta["F"] // meta["PACK"]
 
 
 def encode_forward(x: torch.Tensor, table: torch.Tensor, resolution: torch.Tensor, dense: torch.Tensor,
-                   block: int | None = None, num_warps: int | None = None) -> torch.Tensor:
+                   block: int | None = None, levels_per_program: int | None = None,
+                   num_warps: int | None = None) -> torch.Tensor:
     """(N, 3) points, (L, T, F) tables -> (N, L * F) features in the table's dtype."""
     n = x.shape[0]
     levels, size, features = table.shape
@@ -321,16 +329,17 @@ def encode_forward(x: torch.Tensor, table: torch.Tensor, resolution: torch.Tenso
     res32, dense32, meta = _launch_args(x, table, resolution, dense)
     out = torch.empty(n, levels * features, device=x.device, dtype=table.dtype)
     block = block or FORWARD_LAUNCH["block"]
+    meta["LG"] = min(_pow2(levels), levels_per_program or FORWARD_LAUNCH["levels"])
     if n:
-        grid = (triton.cdiv(n, block), features // meta["PACK"])
-        _encode_fwd[grid](x, _words(table, meta), res32, dense32, _words(out, meta), n, size, BLOCK=block,
+        _encode_fwd[_grid(n, meta, block)](x, _words(table, meta), res32, dense32, _words(out, meta), n, size, BLOCK=block,
                           num_warps=num_warps or FORWARD_LAUNCH["num_warps"], **meta)
     return out
 
 
 def encode_backward(x: torch.Tensor, table: torch.Tensor, resolution: torch.Tensor, dense: torch.Tensor,
                     grad_out: torch.Tensor, x_grad: bool = True, table_grad: bool = True,
-                    scatter: Scatter = "atomic", block: int | None = None, num_warps: int | None = None,
+                    scatter: Scatter = "atomic", block: int | None = None,
+                    levels_per_program: int | None = None, num_warps: int | None = None,
                     ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
     """Gradients (d x (N, 3) in x's dtype, d table (L, T, F) in the table's dtype) of <grad_out, out>."""
     n = x.shape[0]
@@ -339,18 +348,19 @@ def encode_backward(x: torch.Tensor, table: torch.Tensor, resolution: torch.Tens
     table = table.contiguous()
     grad_out = grad_out.to(table.dtype).contiguous()
     res32, dense32, meta = _launch_args(x, table, resolution, dense)
-    programs_f = features // meta["PACK"]
+    block = block or BACKWARD_LAUNCH["block"]
+    meta["LG"] = min(_pow2(levels), levels_per_program or BACKWARD_LAUNCH["levels"])
+    grid = _grid(n, meta, block)
     gtable = torch.zeros(table.shape, device=x.device, dtype=torch.float32) if table_grad else None
-    gx = torch.empty(programs_f, n, 3, device=x.device, dtype=torch.float32) if x_grad else None
+    gx = torch.empty(grid[1] * grid[2], n, 3, device=x.device, dtype=torch.float32) if x_grad else None
     sort = table_grad and scatter == "sort"
     keys = vals = None
     if sort:
         keys = torch.empty(levels * 8 * n, device=x.device, dtype=torch.int64 if meta["BIG"] else torch.int32)
         vals = torch.empty(levels * 8 * n, features, device=x.device, dtype=torch.float32)
-    block = block or BACKWARD_LAUNCH["block"]
     if n and (table_grad or x_grad):
         dummy = table
-        _encode_bwd[(triton.cdiv(n, block), programs_f)](
+        _encode_bwd[grid](
             x, _words(table, meta), res32, dense32, _words(grad_out, meta),
             gtable if gtable is not None else dummy, gx if gx is not None else dummy,
             keys if keys is not None else dummy, _words(vals, meta) if vals is not None else dummy,
@@ -366,7 +376,7 @@ def encode_backward(x: torch.Tensor, table: torch.Tensor, resolution: torch.Tens
     if gtable is not None and gtable.dtype != table.dtype:
         gtable = gtable.to(table.dtype)
     if gx is not None:
-        gx = (gx[0] if programs_f == 1 else gx.sum(0)).to(x.dtype)
+        gx = (gx[0] if gx.shape[0] == 1 else gx.sum(0)).to(x.dtype)
     return gx, gtable
 
 
