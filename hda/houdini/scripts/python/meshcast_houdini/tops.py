@@ -26,12 +26,14 @@ def read_parm_values(node: PdgNode, kind: Kind, work_item: PdgWorkItem | None) -
     values: dict[str, Value] = {}
     for parm in parms.PARMS[kind]:
         port = node[parm.name]
+        # Without a work item, call the documented no-argument form.
+        args = () if work_item is None else (work_item,)
         if parm.template_type == "Integer":
-            values[parm.name] = port.evaluateInt(work_item)
+            values[parm.name] = port.evaluateInt(*args)
         elif parm.template_type == "Float":
-            values[parm.name] = port.evaluateFloat(work_item)
+            values[parm.name] = port.evaluateFloat(*args)
         else:
-            values[parm.name] = port.evaluateString(work_item)
+            values[parm.name] = port.evaluateString(*args)
     return values
 
 
@@ -96,7 +98,7 @@ def add_internal_dependencies(node: PdgNode, dependency_holder: PdgDependencyHol
     """onAddInternalDependencies: with One at a Time on, each item waits for the previous."""
     import pdg
 
-    if node["one_at_a_time"].evaluateInt(None):
+    if node["one_at_a_time"].evaluateInt():
         ordered = sorted(items, key=lambda item: item.index)
         for dependent, dependency in work_items.serial_dependencies(len(ordered)):
             dependency_holder.addDependency(ordered[dependent], ordered[dependency])
