@@ -44,9 +44,13 @@ if _TRITON:
     import triton.language as tl
 
 
+# Triton decides at decoration (this module's import) whether kernels run in its CPU interpreter
+INTERPRETED = _TRITON and os.environ.get("TRITON_INTERPRET", "0") == "1"
+
+
 def interpreting() -> bool:
-    """Whether Triton runs its CPU interpreter (``TRITON_INTERPRET=1``, set before import)."""
-    return os.environ.get("TRITON_INTERPRET", "0") == "1"
+    """Whether this module's kernels run in Triton's CPU interpreter (TRITON_INTERPRET=1 at import)."""
+    return INTERPRETED
 
 
 def available(x: torch.Tensor | None = None, table: torch.Tensor | None = None) -> bool:

@@ -1,0 +1,190 @@
+"""Triton hash encoding against the PyTorch reference, on the CPU through Triton's interpreter.
+
+Triton decides when a function is decorated (its own ``triton.language`` helpers at its import)
+whether to interpret, so ``TRITON_INTERPRET=1`` is set here before Triton is first imported, and
+the kernels module is loaded a second time under a private name so that the interpreted copy
+never replaces ``meshcast.fields.hashgrid_triton``. If something imported Triton earlier in this
+process, these tests skip and one test runs this file again in a fresh process instead.
+
+Tolerances: float32 tables match the reference to float32 rounding (sums in another order:
+rel. 1e-5); float16 tables accumulate in float32 where the reference multiplies and sums in
+float16, so both are compared with the float32 encoding of the same float16 table (Triton within
+rel. 1e-3, the reference within 1e-2).
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+if "triton" not in sys.modules:
+    os.environ["TRITON_INTERPRET"] = "1"
+triton = pytest.importorskip("triton")
+
+from triton.runtime.interpreter import InterpretedFunction
+
+from meshcast.fields import hashgrid as reference
+from meshcast.fields.config import HashGridConfig
+
+SOURCE = Path(reference.__file__).with_name("hashgrid_triton.py")
+NAME = "meshcast_tests_hashgrid_triton_interpreted"
+INTERPRETER_READY = isinstance(triton.language.standard.zeros, InterpretedFunction)
+
+
+@pytest.fixture(scope="module")
+def fast():
+    """A private copy of the kernels module, decorated for the interpreter."""
+    if not INTERPRETER_READY:
+        pytest.skip("Triton was imported before TRITON_INTERPRET=1; see test_in_a_fresh_process")
+    spec = importlib.util.spec_from_file_location(NAME, SOURCE)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[NAME] = module  # the interpreter finds the kernels' helpers through it
+    spec.loader.exec_module(module)
+    assert module.interpreting()
+    yield module
+    sys.modules.pop(NAME, None)
+
+
+@pytest.mark.skipif(INTERPRETER_READY, reason="the tests below ran in this process")
+def test_in_a_fresh_process():
+    env = {**os.environ, "TRITON_INTERPRET": "1"}
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__],
+                          check=False, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert " passed" in proc.stdout and "skipped" in proc.stdout  # all but this one ran
+
+
+def grid_setup(levels=4, features=2, log2=10, base=4, finest=64, rows=None):
+    """Resolutions, dense flags and a random table; ``rows`` overrides the (power-of-two) size."""
+    cfg = HashGridConfig(levels=levels, features_per_level=features, log2_table_size=log2,
+                         base_resolution=base, finest_resolution=finest)
+    res = cfg.resolutions()
+    size = rows or 2**log2
+    resolution = torch.tensor(res)
+    dense = torch.tensor([(r + 1) ** 3 <= size for r in res])
+    table = torch.randn(levels, size, features)
+    return resolution, dense, table
+
+
+def points(n: int, resolution: torch.Tensor, seed: int = 0) -> torch.Tensor:
+    """Random points plus points exactly on cell borders of every level, and the corners 0 and 1."""
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, 3, generator=gen)
+    borders = torch.stack([torch.randint(0, int(r) + 1, (3,), generator=gen) / r for r in resolution.tolist()])
+    return torch.cat([x, borders.float(), torch.zeros(1, 3), torch.ones(1, 3), torch.tensor([[0.5, 1.0, 0.0]])])
+
+
+def encode_and_grads(fn, x, table, gout):
+    x = x.clone().requires_grad_(True)
+    table = table.clone().requires_grad_(True)
+    out = fn(x, table)
+    gx, gt = torch.autograd.grad(out, [x, table], gout)
+    return out, gx, gt
+
+
+def assert_rel(a: torch.Tensor, b: torch.Tensor, tol: float) -> None:
+    err = ((a.double() - b.double()).norm() / b.double().norm()).item()
+    assert err < tol, f"relative error {err:.3g} >= {tol}"
+
+
+def test_linear_table_interpolates_exactly(fast):
+    # one dense level of resolution 2 whose features are the corner coordinates: x * N exactly
+    res, dense = torch.tensor([2]), torch.tensor([True])
+    table = torch.zeros(1, 27, 3)
+    for i in range(3):
+        for j in range(3):
+            for k in range(3):
+                table[0, i + 3 * j + 9 * k] = torch.tensor([i, j, k], dtype=torch.float32)
+    x = torch.tensor([[0.1, 0.5, 0.9], [0.25, 0.75, 0.0], [1.0, 1.0, 1.0]])
+    torch.testing.assert_close(fast.hash_encode(x, table, res, dense), x * 2)
+
+
+@pytest.mark.parametrize("scatter", ["atomic", "sort"])
+def test_float32_forward_and_gradients_match_reference(fast, scatter):
+    torch.manual_seed(1)
+    resolution, dense, table = grid_setup(levels=5, log2=10, base=4, finest=64)
+    assert dense.any() and not dense.all()  # dense and hashed levels both exercised
+    x = points(40, resolution)
+    gout = torch.randn(x.shape[0], table.shape[0] * table.shape[2])
+    ref = encode_and_grads(lambda p, t: reference.hash_encode(p, t, resolution, dense), x, table, gout)
+    got = encode_and_grads(lambda p, t: fast.hash_encode(p, t, resolution, dense, scatter), x, table, gout)
+    for a, b, name in zip(got, ref, ("out", "d_x", "d_table")):
+        assert a.dtype == b.dtype and a.shape == b.shape, name
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5 * b.abs().max().item(), msg=name)
+
+
+@pytest.mark.parametrize("levels, features, levels_per_program", [(3, 1, 2), (3, 4, 4), (5, 3, 2)])
+def test_other_feature_counts_and_level_groups(fast, levels, features, levels_per_program):
+    torch.manual_seed(2)
+    resolution, dense, table = grid_setup(levels=levels, features=features, log2=9, base=3, finest=40)
+    x = points(20, resolution, seed=3)
+    gout = torch.randn(x.shape[0], levels * features)
+    _, ref_gx, ref_gt = encode_and_grads(lambda p, t: reference.hash_encode(p, t, resolution, dense), x, table, gout)
+    out = fast.encode_forward(x, table, resolution, dense, block=16, levels_per_program=levels_per_program)
+    gx, gt = fast.encode_backward(x, table, resolution, dense, gout, block=16, levels_per_program=levels_per_program)
+    assert_rel(out, reference.hash_encode(x, table, resolution, dense), 1e-6)
+    assert_rel(gx, ref_gx, 1e-5)
+    assert_rel(gt, ref_gt, 1e-6)
+
+
+def test_table_size_not_a_power_of_two(fast):
+    torch.manual_seed(4)
+    resolution, dense, table = grid_setup(levels=3, log2=9, base=4, finest=40, rows=300)
+    x = points(30, resolution, seed=5)
+    gout = torch.randn(x.shape[0], 6)
+    ref = encode_and_grads(lambda p, t: reference.hash_encode(p, t, resolution, dense), x, table, gout)
+    got = encode_and_grads(lambda p, t: fast.hash_encode(p, t, resolution, dense), x, table, gout)
+    for a, b in zip(got, ref):
+        assert_rel(a, b, 1e-5)
+
+
+def test_float16_tables(fast):
+    torch.manual_seed(6)
+    resolution, dense, table = grid_setup(levels=4, log2=10, base=4, finest=64)
+    table16 = table.half()
+    x = points(40, resolution, seed=7)
+    gout = torch.randn(x.shape[0], 8)
+    exact = encode_and_grads(lambda p, t: reference.hash_encode(p, t, resolution, dense), x, table16.float(), gout)
+    ref = encode_and_grads(lambda p, t: reference.hash_encode(p, t, resolution, dense), x, table16, gout.half())
+    got = encode_and_grads(lambda p, t: fast.hash_encode(p, t, resolution, dense), x, table16, gout.half())
+    assert got[0].dtype == torch.float16 and got[2].dtype == torch.float16 and got[1].dtype == torch.float32
+    for a, r, e, name in zip(got, ref, exact, ("out", "d_x", "d_table")):
+        assert_rel(a, e, 1e-3)
+        assert_rel(r, e, 1e-2)  # the reference itself, rounding products in float16
+        assert torch.isfinite(a).all(), name
+
+
+def test_second_order_gradient_matches_reference(fast):
+    # NeuS' eikonal loss on analytic gradients: a backward through a backward
+    torch.manual_seed(8)
+    resolution, dense, table = grid_setup(levels=3, log2=9, base=4, finest=32)
+    weights = torch.randn(table.shape[0] * table.shape[2])
+    x = torch.rand(25, 3)
+
+    def eikonal(encode):
+        t = table.clone().requires_grad_(True)
+        p = x.clone().requires_grad_(True)
+        sdf = encode(p, t) @ weights
+        (grad,) = torch.autograd.grad(sdf.sum(), p, create_graph=True)
+        loss = ((grad.norm(dim=-1) - 1) ** 2).mean()
+        return loss, torch.autograd.grad(loss, t)[0]
+
+    ref_loss, ref_g = eikonal(lambda p, t: reference.hash_encode(p, t, resolution, dense))
+    loss, g = eikonal(lambda p, t: fast.hash_encode(p, t, resolution, dense))
+    torch.testing.assert_close(loss, ref_loss)
+    assert g.abs().sum() > 0
+    assert_rel(g, ref_g, 1e-5)
+
+
+def test_empty_batch_and_availability(fast):
+    resolution, dense, table = grid_setup(levels=2, log2=8, base=4, finest=8)
+    out = fast.hash_encode(torch.zeros(0, 3), table, resolution, dense)
+    assert out.shape == (0, 4)
+    assert fast.available(torch.zeros(1, 3), table)  # CPU tensors run in the interpreter
+    assert not fast.available(torch.zeros(1, 3, dtype=torch.float64), table)
+    assert not fast.available(torch.zeros(1, 3), table.double())
