@@ -47,6 +47,14 @@ class TrainOptions:
     max_seconds: float | None = None
     device: str = "auto"  # auto | cpu | cuda
     resume: bool = False
+    extra: tuple[str, ...] = ()  # more options, e.g. ("--batch-rays", "1024")
+
+
+def split_options(text: str) -> tuple[str, ...]:
+    """User-typed extra options as arguments (shell-like quoting, but no shell ever runs them)."""
+    import shlex
+
+    return tuple(shlex.split(text))
 
 
 def train_argv(python: str, o: TrainOptions) -> list[str]:
@@ -58,7 +66,7 @@ def train_argv(python: str, o: TrainOptions) -> list[str]:
         argv += ["--max-seconds", f"{float(o.max_seconds):g}"]
     if o.resume:
         argv.append("--resume")
-    return argv + ["--quiet"]
+    return argv + list(o.extra) + ["--quiet"]
 
 
 @dataclass(frozen=True)

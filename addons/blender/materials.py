@@ -4,10 +4,16 @@ from __future__ import annotations
 import bpy
 
 
+def enable_nodes(material: bpy.types.Material) -> None:
+    """Node-based shading (always on from Blender 5.0, where use_nodes is deprecated)."""
+    if bpy.app.version < (5, 0, 0):
+        material.use_nodes = True
+
+
 def attribute_material(name: str, attribute: str) -> bpy.types.Material:
     """Principled BSDF whose base colour is the colour attribute ``attribute`` (matte)."""
     material = bpy.data.materials.new(name)
-    material.use_nodes = True
+    enable_nodes(material)
     nodes, links = material.node_tree.nodes, material.node_tree.links
     bsdf = next(n for n in nodes if n.bl_idname == "ShaderNodeBsdfPrincipled")
     source = nodes.new("ShaderNodeAttribute")
@@ -27,7 +33,7 @@ def color_attribute_name(mesh: bpy.types.Mesh) -> str | None:
 
 
 def has_image_texture(material: bpy.types.Material | None) -> bool:
-    return bool(material and material.use_nodes and any(
+    return bool(material and material.node_tree and any(
         n.bl_idname == "ShaderNodeTexImage" and n.image is not None for n in material.node_tree.nodes))
 
 

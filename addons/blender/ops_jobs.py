@@ -65,7 +65,7 @@ class MESHCAST_OT_train(Operator):
             scene=str(scene_path), out=str(run), method=train.method, preset=train.preset,
             max_steps=train.max_steps if train.budget == "STEPS" else None,
             max_seconds=train.max_seconds if train.budget == "SECONDS" else None,
-            device=_device(context, train.device))
+            device=_device(context, train.device), extra=commands.split_options(train.extra_options))
         argv = commands.with_events(commands.train_argv(python, options))
         return run_job(self, context, "train", argv, _after_train, str(run / "events.jsonl"))
 

@@ -101,6 +101,7 @@ class MESHCAST_PT_train(_MeshcastPanel, Panel):
         col.prop(train, "max_steps" if train.budget == "STEPS" else "max_seconds")
         col.prop(train, "device")
         col.prop(train, "run_dir")
+        col.prop(train, "extra_options")
         job = context.scene.meshcast.job
         running = job.status == "RUNNING"
         row = layout.row()

@@ -74,6 +74,9 @@ class MESHCAST_PG_train(PropertyGroup):
                                                ("auto", "Auto", ""), ("cpu", "CPU", ""), ("cuda", "CUDA", "")])
     run_dir: StringProperty(name="Run folder", subtype="DIR_PATH",
                             description="Where training writes; empty: beside the scene")
+    extra_options: StringProperty(name="Extra options",
+                                  description="More 'meshcast train' options, e.g. --batch-rays 1024 "
+                                  "--data.max-size 400 (split like a command line, never run by a shell)")
 
 
 class MESHCAST_PG_extract(PropertyGroup):

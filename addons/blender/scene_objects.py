@@ -15,6 +15,7 @@ from mathutils import Matrix
 
 from . import region_fit
 from .camera_model import CameraSettings, Intrinsics, camera_from_intrinsics, intrinsics_from_camera
+from .materials import enable_nodes
 from .scene_file import Region, SceneFile, read_scene
 
 INTRINSICS_KEY = "meshcast_intrinsics"  # [fl_x, fl_y, cx, cy, w, h] on each camera object
@@ -131,7 +132,7 @@ def _add_background_image(cam: bpy.types.Camera, path: Path) -> None:
 
 def _image_material(path: Path) -> bpy.types.Material:
     material = bpy.data.materials.new(f"meshcast {path.name}")
-    material.use_nodes = True
+    enable_nodes(material)
     nodes, links = material.node_tree.nodes, material.node_tree.links
     nodes.clear()
     texture = nodes.new("ShaderNodeTexImage")
