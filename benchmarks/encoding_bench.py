@@ -233,6 +233,8 @@ def main() -> None:
     compiled = torch.compile(reference.hash_encode)
     variants: dict[str, Callable[[dict], Encode]] = {
         "triton atomic (red.v2)": lambda i: lambda x, t: fast.hash_encode(x, t, i["resolution"], i["dense"], "atomic"),
+        "triton atomic pairs (red.v4+v2)": lambda i: lambda x, t: fast.hash_encode(x, t, i["resolution"], i["dense"],
+                                                                                "atomic_pairs"),
         "triton atomic (tl.atomic_add)": lambda i: lambda x, t: fast.hash_encode(x, t, i["resolution"], i["dense"],
                                                                                "atomic_scalar"),
         "triton sort+segment": lambda i: lambda x, t: fast.hash_encode(x, t, i["resolution"], i["dense"], "sort"),
@@ -252,9 +254,9 @@ def main() -> None:
         for x_grad in (False, True):
             for name, make in variants.items():
                 if dtype == torch.float16 and (name == "torch eager" or
-                                               (name.startswith("triton") and "red.v2" not in name)):
+                                               (name.startswith("triton") and "(red.v2)" not in name)):
                     continue
-                if x_grad and name == "triton sort+segment":
+                if x_grad and name in ("triton sort+segment", "triton atomic (tl.atomic_add)"):
                     continue
                 inp = make_inputs(cfg, n, dtype, seed=len(checks) + 1)
                 t = time.time()
@@ -309,11 +311,11 @@ def main() -> None:
 def print_table(result: dict) -> None:
     base = {(r["table"], r["grads"]): r["step_ms"] for r in result["timings"] if r["variant"] == "torch.compile"}
     print(f"\n{result['gpu']}, {result['samples']} samples, copy {result['copy_bytes_per_s'] / 1e12:.2f} TB/s")
-    print(f"{'variant':32s} {'table':8s} {'grads':8s} {'fwd ms':>8s} {'fwd+bwd ms':>10s} {'samples/s':>10s} {'vs compile':>10s}")
+    print(f"{'variant':34s} {'table':8s} {'grads':8s} {'fwd ms':>8s} {'fwd+bwd ms':>10s} {'samples/s':>10s} {'vs compile':>10s}")
     for r in result["timings"]:
         ref = base.get((r["table"], r["grads"]))
         speedup = f"{ref / r['step_ms']:.2f}x" if ref else "-"
-        print(f"{r['variant']:32s} {r['table']:8s} {r['grads']:8s} {r['forward_ms']:8.4f} {r['step_ms']:10.4f} "
+        print(f"{r['variant']:34s} {r['table']:8s} {r['grads']:8s} {r['forward_ms']:8.4f} {r['step_ms']:10.4f} "
               f"{r['samples_per_s']:10.3e} {speedup:>10s}")
     worst = max((c.get("out", 0), c.get("d_table", 0), c.get("d_x", 0)) for c in result["checks"]
                 if c["variant"].startswith("triton"))

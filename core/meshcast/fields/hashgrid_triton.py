@@ -36,7 +36,7 @@ import torch
 
 from meshcast.fields import hashgrid as reference
 
-Scatter = Literal["atomic", "atomic_scalar", "sort"]
+Scatter = Literal["atomic", "atomic_pairs", "atomic_scalar", "sort"]
 _TRITON = importlib.util.find_spec("triton") is not None
 
 if _TRITON:
@@ -195,12 +195,67 @@ if _TRITON:
             "=r,l,f,f,r", [ptr.to(tl.int64), a, b, on.to(tl.int32)], dtype=tl.int32, is_pure=False, pack=1)
 
     @triton.jit
+    def _red_add_pair(gtable_ptr, key0, key1, a0, a1, b0, b1, on):
+        """Rows key0 += (a0, a1) and key1 += (b0, b1) of a two-feature float32 table: one 16-byte
+        ``red.global.add.v4.f32`` where both rows share an aligned pair (x-neighbours do whenever
+        the lower row is even), else two 8-byte reductions."""
+        merged = (key0 >> 1) == (key1 >> 1)
+        low_first = (key0 & 1) == 0
+        v0 = tl.where(low_first, a0, b0)
+        v1 = tl.where(low_first, a1, b1)
+        v2 = tl.where(low_first, b0, a0)
+        v3 = tl.where(low_first, b1, a1)
+        base = (gtable_ptr + (key0 - (key0 & 1)) * 2).to(tl.int64)
+        return tl.inline_asm_elementwise(
+            "{ .reg .pred p, m, s; setp.ne.b32 p, $13, 0; setp.ne.and.b32 m, $12, 0, p;"
+            " setp.eq.and.b32 s, $12, 0, p;"
+            " @m red.relaxed.gpu.global.add.v4.f32 [$1], {$4, $5, $6, $7};"
+            " @s red.relaxed.gpu.global.add.v2.f32 [$2], {$8, $9};"
+            " @s red.relaxed.gpu.global.add.v2.f32 [$3], {$10, $11}; }"
+            " mov.b32 $0, 0;",
+            "=r,l,l,l,f,f,f,f,f,f,f,f,r,r",
+            [base, (gtable_ptr + key0 * 2).to(tl.int64), (gtable_ptr + key1 * 2).to(tl.int64),
+             v0, v1, v2, v3, a0, a1, b0, b1, merged.to(tl.int32), on.to(tl.int32)],
+            dtype=tl.int32, is_pure=False, pack=1)
+
+    @triton.jit
+    def _scatter_corner(gtable_ptr, key_ptr, val_ptr, key, a, b, corner, lv, n, N, f, mask2,
+                        F: tl.constexpr, PACK: tl.constexpr, SORT: tl.constexpr, RED: tl.constexpr):
+        """One corner's table gradient (a, b: both features when PACK == 2, else a for feature f)."""
+        if SORT:
+            pair = (lv[None, :].to(tl.int64) * 8 + corner) * N + n[:, None]
+            tl.store(key_ptr + pair, key, mask=mask2)  # the same key from every feature program
+            if PACK == 2:
+                tl.store(val_ptr + pair, _pack2(a, b, 0), mask=mask2)
+            else:
+                tl.store(val_ptr + pair * F + f, a, mask=mask2)
+        elif PACK == 2 and RED >= 1:
+            _red_add_v2(gtable_ptr + key * 2, a, b, mask2)
+        elif PACK == 2:
+            tl.atomic_add(gtable_ptr + key * 2, a, mask=mask2, sem="relaxed")
+            tl.atomic_add(gtable_ptr + key * 2 + 1, b, mask=mask2, sem="relaxed")
+        else:
+            tl.atomic_add(gtable_ptr + key * F + f, a, mask=mask2, sem="relaxed")
+
+    @triton.jit
+    def _corner_dot(table_ptr, key, g0, g1, f, mask2, F: tl.constexpr, PACK: tl.constexpr, ELEM: tl.constexpr):
+        """<d out, table row>: what a corner's weight is worth, for the x gradient."""
+        if PACK == 2:
+            v0, v1 = _unpack2(tl.load(table_ptr + key, mask=mask2, other=0), ELEM)
+            return g0 * v0 + g1 * v1
+        else:
+            return g0 * tl.load(table_ptr + key * F + f, mask=mask2, other=0.0).to(tl.float32)
+
+    @triton.jit
     def _encode_bwd(x_ptr, table_ptr, res_ptr, dense_ptr, gout_ptr, gtable_ptr, gx_ptr, key_ptr, val_ptr,
                     N, T, L: tl.constexpr, LG: tl.constexpr, F: tl.constexpr, PACK: tl.constexpr,
                     ELEM: tl.constexpr, POW2: tl.constexpr, BIG: tl.constexpr, BLOCK: tl.constexpr,
-                    TABLE_GRAD: tl.constexpr, SORT: tl.constexpr, X_GRAD: tl.constexpr, RED_V2: tl.constexpr):
-        """Table gradient (atomics into float32, or (key, value) pairs when SORT) and x gradient
-        (one (N, 3) partial per level group and feature program)."""
+                    TABLE_GRAD: tl.constexpr, SORT: tl.constexpr, X_GRAD: tl.constexpr, RED: tl.constexpr):
+        """Table gradient and x gradient (one (N, 3) partial per level group and feature program).
+
+        Table gradient: SORT writes (key, value) pairs; else atomics into float32: RED 0 Triton's
+        per-element atomic_add, 1 one 8-byte vector reduction per corner, 2 x-neighbour corners
+        merged into one 16-byte reduction where they share an aligned row pair."""
         n, nmask, lv, mask2, resf, stride, dense, ix, iy, iz, fx, fy, fz, level_base = _setup(
             x_ptr, res_ptr, dense_ptr, T, N, L, LG, BIG, BLOCK)
         f = tl.program_id(2)
@@ -213,44 +268,33 @@ if _TRITON:
         gpx = tl.zeros([BLOCK, LG], dtype=tl.float32)
         gpy = tl.zeros([BLOCK, LG], dtype=tl.float32)
         gpz = tl.zeros([BLOCK, LG], dtype=tl.float32)
-        for c in tl.static_range(8):
-            cx = (c >> 2) & 1
+        for c in tl.static_range(4):  # (y, z) corner offsets; x offsets 0 and 1 side by side
             cy = (c >> 1) & 1
             cz = c & 1
-            rows = _level_rows(ix + cx, iy + cy, iz + cz, stride[None, :], dense[None, :], T, POW2)
-            wx = fx if cx else 1.0 - fx
             wy = fy if cy else 1.0 - fy
             wz = fz if cz else 1.0 - fz
-            key = level_base[None, :] + rows
+            key0 = level_base[None, :] + _level_rows(ix, iy + cy, iz + cz, stride[None, :], dense[None, :], T, POW2)
+            key1 = level_base[None, :] + _level_rows(ix + 1, iy + cy, iz + cz, stride[None, :], dense[None, :],
+                                                     T, POW2)
             if TABLE_GRAD:
-                w = wx * wy * wz
-                if SORT:
-                    pair = (lv[None, :].to(tl.int64) * 8 + c) * N + n[:, None]
-                    if PACK == 2:
-                        tl.store(key_ptr + pair, key, mask=mask2)
-                        tl.store(val_ptr + pair, _pack2(g0 * w, g1 * w, 0), mask=mask2)
-                    else:
-                        tl.store(key_ptr + pair, key, mask=mask2)  # same key from every feature program
-                        tl.store(val_ptr + pair * F + f, g0 * w, mask=mask2)
-                elif PACK == 2 and RED_V2:
-                    _red_add_v2(gtable_ptr + key * 2, g0 * w, g1 * w, mask2)
-                elif PACK == 2:
-                    tl.atomic_add(gtable_ptr + key * 2, g0 * w, mask=mask2, sem="relaxed")
-                    tl.atomic_add(gtable_ptr + key * 2 + 1, g1 * w, mask=mask2, sem="relaxed")
+                w0 = (1.0 - fx) * wy * wz  # the reference's order of products
+                w1 = fx * wy * wz
+                if PACK == 2 and RED == 2 and not SORT:
+                    _red_add_pair(gtable_ptr, key0, key1, g0 * w0, g1 * w0, g0 * w1, g1 * w1, mask2)
                 else:
-                    tl.atomic_add(gtable_ptr + key * F + f, g0 * w, mask=mask2, sem="relaxed")
+                    _scatter_corner(gtable_ptr, key_ptr, val_ptr, key0, g0 * w0, g1 * w0, c, lv, n, N, f, mask2,
+                                    F, PACK, SORT, RED)
+                    _scatter_corner(gtable_ptr, key_ptr, val_ptr, key1, g0 * w1, g1 * w1, 4 + c, lv, n, N, f,
+                                    mask2, F, PACK, SORT, RED)
             if X_GRAD:
-                if PACK == 2:
-                    v0, v1 = _unpack2(tl.load(table_ptr + key, mask=mask2, other=0), ELEM)
-                    gv = g0 * v0 + g1 * v1
-                else:
-                    gv = g0 * tl.load(table_ptr + key * F + f, mask=mask2, other=0.0).to(tl.float32)
-                sx = 1.0 if cx else -1.0
+                d0 = _corner_dot(table_ptr, key0, g0, g1, f, mask2, F, PACK, ELEM)
+                d1 = _corner_dot(table_ptr, key1, g0, g1, f, mask2, F, PACK, ELEM)
                 sy = 1.0 if cy else -1.0
                 sz = 1.0 if cz else -1.0
-                gpx += gv * (sx * (wy * wz))
-                gpy += gv * (sy * (wx * wz))
-                gpz += gv * (sz * (wx * wy))
+                dx = d0 * (1.0 - fx) + d1 * fx
+                gpx += (d1 - d0) * (wy * wz)
+                gpy += dx * (sy * wz)
+                gpz += dx * (sz * wy)
         if X_GRAD:
             gxo = gx_ptr + ((f * tl.num_programs(1) + tl.program_id(1)) * N + n) * 3
             tl.store(gxo + 0, tl.sum(gpx * resf[None, :], axis=1), mask=nmask)
@@ -313,6 +357,14 @@ def _vector_red_ok(device: torch.device, features: int) -> bool:
 
 
 # samples and levels per program, warps: measured on an H100 (benchmarks/RESULTS.md)
+def _reduction_kind(scatter: Scatter, device: torch.device, features: int) -> int:
+    """RED of ``_encode_bwd``: 0 per-element atomics, 1 one 8-byte vector reduction per corner,
+    2 x-neighbours merged into 16-byte reductions where they can be."""
+    if scatter in ("atomic", "atomic_pairs") and _vector_red_ok(device, features):
+        return 2 if scatter == "atomic_pairs" else 1
+    return 0
+
+
 FORWARD_LAUNCH = {"block": 128, "levels": 4, "num_warps": 4}
 BACKWARD_LAUNCH = {"block": 128, "levels": 4, "num_warps": 4}
 
@@ -369,7 +421,7 @@ def encode_backward(x: torch.Tensor, table: torch.Tensor, resolution: torch.Tens
             gtable if gtable is not None else dummy, gx if gx is not None else dummy,
             keys if keys is not None else dummy, _words(vals, meta) if vals is not None else dummy,
             n, size, BLOCK=block, TABLE_GRAD=table_grad, SORT=sort, X_GRAD=x_grad,
-            RED_V2=scatter == "atomic" and _vector_red_ok(x.device, features),
+            RED=_reduction_kind(scatter, x.device, features),
             num_warps=num_warps or BACKWARD_LAUNCH["num_warps"], **meta)
     if sort and keys is not None and vals is not None and gtable is not None and n:
         keys, order = torch.sort(keys)
