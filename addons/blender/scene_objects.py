@@ -137,6 +137,7 @@ def _image_material(path: Path) -> bpy.types.Material:
     nodes.clear()
     texture = nodes.new("ShaderNodeTexImage")
     texture.image = bpy.data.images.load(str(path), check_existing=True)
+    nodes.active = texture  # solid shading's Texture colour shows the active image node
     emission = nodes.new("ShaderNodeEmission")
     output = nodes.new("ShaderNodeOutputMaterial")
     links.new(texture.outputs["Color"], emission.inputs["Color"])
@@ -245,7 +246,7 @@ def build_scene(context, spec: SceneFile, images: str = "NONE", load_points: boo
             if images == "BACKGROUND":
                 _add_background_image(cam, frame.image_path)
             elif images == "PLANES":
-                _add_image_plane(obj, k, frame.image_path, 0.5 * camera_size, camera_collections[frame.split])
+                _add_image_plane(obj, k, frame.image_path, camera_size, camera_collections[frame.split])
         first = first or obj
     sphere, box = make_region_objects(region, collection, root)
     if load_points and spec.points_path is not None:

@@ -15,6 +15,12 @@ Image = pytest.importorskip("PIL.Image")
 
 VIEWS = {"train": 24, "test": 4}
 SIZE = 64
+# A NeuS small enough to learn the 64 px ellipsoid in 150 CPU steps (silhouette IoU ~0.9; after
+# 80 steps it is still ~0.77, after 60 a centred blob ~0.6).
+SMALL_MODEL = ("--batch-rays 256 --model.grid.levels 6 --model.grid.log2-table-size 14 "
+               "--model.grid.finest-resolution 128 --model.geometry.hidden 32 --model.geometry.layers 1 "
+               "--model.color.hidden 16 --model.samples 24 --model.importance 8 --optim.warmup-steps 10 "
+               "--optim.lr-net 0.01 --optim.lr-grid 0.02 --validate-every 1000 --checkpoint-every 1000")
 
 
 def _make_object(bpy):
@@ -113,9 +119,9 @@ def test_train_extract_import_projects_onto_masks(dataset, addon, tmp_path, mesh
     assert bpy.ops.meshcast.open_scene(filepath=str(out)) == {"FINISHED"}
     settings = scene.meshcast
     train = settings.train
-    train.method, train.budget, train.max_steps, train.device = "neus", "STEPS", 60, "cpu"
+    train.method, train.budget, train.max_steps, train.device = "neus", "STEPS", 150, "cpu"
     train.run_dir = str(tmp_path / "run")
-    train.extra_options = "--batch-rays 256 --validate-every 1000 --checkpoint-every 1000"
+    train.extra_options = SMALL_MODEL
     started = time.monotonic()
     assert bpy.ops.meshcast.train() == {"FINISHED"}, settings.job.message
     train_seconds = time.monotonic() - started
@@ -140,8 +146,8 @@ def test_train_extract_import_projects_onto_masks(dataset, addon, tmp_path, mesh
         scores.append(iou(mine, truth))
         shifted.append(iou(np.roll(mine, 4, axis=1), truth))  # 4 px off: what a small misalignment costs
     print(f"silhouette IoU {np.round(scores, 3)} (4 px shift: {np.round(shifted, 3)}), train {train_seconds:.0f} s")
-    assert min(scores) > 0.8
-    assert np.mean(scores) > np.mean(shifted) + 0.1
+    assert min(scores) > 0.85
+    assert np.mean(scores) > np.mean(shifted) + 0.1  # the bound is tight enough to see 4 px
 
 
 def test_job_started_streamed_and_cancelled(dataset, addon, tmp_path, meshcast_python):
