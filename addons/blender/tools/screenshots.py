@@ -179,7 +179,6 @@ class Steps:
             if getattr(bpy.types, cls.__name__, None) is None:
                 bpy.utils.register_class(cls)
         bpy.ops.wm.quit_blender()
-        return None
 
 
 def main():
