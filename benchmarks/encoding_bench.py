@@ -139,22 +139,25 @@ def sweep(inp: dict, rep_ms: int) -> list[dict]:
 
     args = (inp["x"], inp["table"], inp["resolution"], inp["dense"])
     rows = []
-    for block in (64, 128, 256):
-        for levels in (1, 2, 4):
-            for warps in (4, 8):
-                def forward(block: int = block, levels: int = levels, warps: int = warps) -> None:
-                    fast.encode_forward(*args, block=block, levels_per_program=levels, num_warps=warps)
+    for evict in ("", "evict_first"):
+        for block in (64, 128):
+            for levels in (2, 4):
+                for warps in (4, 8):
+                    launch = {"block": block, "levels_per_program": levels, "num_warps": warps}
+                    fast.FORWARD_LAUNCH["evict"] = fast.BACKWARD_LAUNCH["evict"] = evict
 
-                def backward(block: int = block, levels: int = levels, warps: int = warps) -> None:
-                    fast.encode_backward(*args, inp["gout"], x_grad=False, block=block, levels_per_program=levels,
-                                         num_warps=warps)
+                    def forward(launch: dict = launch) -> None:
+                        fast.encode_forward(*args, **launch)
 
-                fwd = do_bench(forward, warmup=10, rep=rep_ms, return_mode="median")
-                bwd = do_bench(backward, warmup=10, rep=rep_ms, return_mode="median")
-                rows.append({"block": block, "levels": levels, "num_warps": warps, "forward_ms": fwd,
-                             "backward_ms": bwd})
-                print(f"sweep block {block:4d} levels {levels} warps {warps}: forward {fwd:.4f} ms, "
-                      f"backward {bwd:.4f} ms", flush=True)
+                    def backward(launch: dict = launch) -> None:
+                        fast.encode_backward(*args, inp["gout"], x_grad=False, **launch)
+
+                    fwd = do_bench(forward, warmup=10, rep=rep_ms, return_mode="median")
+                    bwd = do_bench(backward, warmup=10, rep=rep_ms, return_mode="median")
+                    rows.append({"block": block, "levels": levels, "num_warps": warps, "evict": evict,
+                                 "forward_ms": fwd, "backward_ms": bwd})
+                    print(f"sweep block {block:4d} levels {levels} warps {warps} evict {evict or '-':11s}: "
+                          f"forward {fwd:.4f} ms, backward {bwd:.4f} ms", flush=True)
     return rows
 
 
@@ -232,9 +235,10 @@ def main() -> None:
     print(json.dumps(info), flush=True)
     compiled = torch.compile(reference.hash_encode)
     variants: dict[str, Callable[[dict], Encode]] = {
-        "triton atomic (red.v2)": lambda i: lambda x, t: fast.hash_encode(x, t, i["resolution"], i["dense"], "atomic"),
         "triton atomic pairs (red.v4+v2)": lambda i: lambda x, t: fast.hash_encode(x, t, i["resolution"], i["dense"],
-                                                                                "atomic_pairs"),
+                                                                                "atomic"),
+        "triton atomic (red.v2)": lambda i: lambda x, t: fast.hash_encode(x, t, i["resolution"], i["dense"],
+                                                                        "atomic_v2"),
         "triton atomic (tl.atomic_add)": lambda i: lambda x, t: fast.hash_encode(x, t, i["resolution"], i["dense"],
                                                                                "atomic_scalar"),
         "triton sort+segment": lambda i: lambda x, t: fast.hash_encode(x, t, i["resolution"], i["dense"], "sort"),
@@ -246,7 +250,8 @@ def main() -> None:
     if sweep_rows:  # time the rest with the fastest launch settings found here
         for key, launch in (("forward_ms", fast.FORWARD_LAUNCH), ("backward_ms", fast.BACKWARD_LAUNCH)):
             best = min(sweep_rows, key=lambda r, key=key: r[key])
-            launch.update(block=best["block"], levels=best["levels"], num_warps=best["num_warps"])
+            launch.update(block=best["block"], levels=best["levels"], num_warps=best["num_warps"],
+                          evict=best["evict"])
     info["launch"] = {"forward": dict(fast.FORWARD_LAUNCH), "backward": dict(fast.BACKWARD_LAUNCH)}
     print("launch", json.dumps(info["launch"]), flush=True)
     checks, timings = [], []
@@ -254,7 +259,7 @@ def main() -> None:
         for x_grad in (False, True):
             for name, make in variants.items():
                 if dtype == torch.float16 and (name == "torch eager" or
-                                               (name.startswith("triton") and "(red.v2)" not in name)):
+                                               (name.startswith("triton") and "pairs" not in name)):
                     continue
                 if x_grad and name in ("triton sort+segment", "triton atomic (tl.atomic_add)"):
                     continue

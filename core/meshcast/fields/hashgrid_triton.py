@@ -5,14 +5,18 @@ and the per-level integer resolution and dense flag, and returns (N, L * F) feat
 table's dtype, exactly as the pure-PyTorch reference does (same corner order, same hash, same
 trilinear weights computed in float32). The kernels:
 
-* forward: one program encodes ``block`` samples at every level (a [block, L, F] tile), so each
-  sample's output row is written by one program in one coalesced store;
+* forward: both features of a corner in one 8-byte load (two float32, or two 16-bit values in
+  4 bytes), a [block, levels] tile per program, outputs stored as packed pairs;
 * backward: the same corners again; the table gradient ``g * w`` is scattered either with
-  atomic adds (``scatter="atomic"``, the default: one ``red.global.add.v2.f32`` per corner for
-  two features on Hopper and newer, else Triton's per-element ``atomic_add``, which
-  ``"atomic_scalar"`` forces) or by writing (row, value) pairs, sorting them by row and summing
-  each run (``scatter="sort"``: one atomic per distinct row and block); the gradient to ``x``
-  (NeuS' analytic normals) is accumulated in registers, no atomics.
+  atomic adds or by writing (row, value) pairs, sorting them by row and summing each run
+  (``scatter="sort"``: one atomic per distinct row and block, measured slower). Atomics, for two
+  features on Hopper and newer (inline PTX): ``"atomic"`` (default) merges the two x-neighbour
+  corners into one 16-byte ``red.global.add.v4.f32`` where their rows share an aligned pair
+  (half the time), else one 8-byte ``red.global.add.v2.f32`` per corner (``"atomic_v2"``
+  always does that); elsewhere, and with ``"atomic_scalar"``, Triton's per-element
+  ``atomic_add``. The gradient to ``x`` (NeuS' analytic normals) is accumulated in registers.
+* programs take ``block`` samples times a group of levels; sample blocks vary fastest, so the
+  tables (and gradients) of one level group stay in L2 while every sample visits them.
 
 Accumulation is in float32 for every table dtype; a float16 table gets its gradient from a
 float32 buffer cast once at the end. The ``x`` gradient is float32, cast to ``x``'s dtype.
@@ -36,7 +40,7 @@ import torch
 
 from meshcast.fields import hashgrid as reference
 
-Scatter = Literal["atomic", "atomic_pairs", "atomic_scalar", "sort"]
+Scatter = Literal["atomic", "atomic_v2", "atomic_scalar", "sort"]
 _TRITON = importlib.util.find_spec("triton") is not None
 
 if _TRITON:
@@ -93,9 +97,9 @@ if _TRITON:
             return (tl.where(dense, direct, hashed) % T).to(tl.int32)
 
     @triton.jit
-    def _cell(x_ptr, n, nmask, resf, axis: tl.constexpr):
+    def _cell(x_ptr, n, nmask, resf, axis: tl.constexpr, EVICT: tl.constexpr):
         """Integer cell and fraction along one axis: int32 [B, LG], float32 [B, LG]."""
-        xs = tl.load(x_ptr + n * 3 + axis, mask=nmask, other=0.0).to(tl.float32)
+        xs = tl.load(x_ptr + n * 3 + axis, mask=nmask, other=0.0, eviction_policy=EVICT).to(tl.float32)
         pos = xs[:, None] * resf[None, :]
         base = tl.floor(pos)
         return base.to(tl.int32), pos - base
@@ -132,7 +136,7 @@ if _TRITON:
 
     @triton.jit
     def _setup(x_ptr, res_ptr, dense_ptr, T, N, L: tl.constexpr, LG: tl.constexpr, BIG: tl.constexpr,
-               BLOCK: tl.constexpr):
+               BLOCK: tl.constexpr, EVICT: tl.constexpr):
         """This program's samples and levels (program_id(1)'s group of LG), the level constants and
         each level's cell: [BLOCK, LG] tiles."""
         n = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
@@ -144,9 +148,9 @@ if _TRITON:
         if L % LG != 0:
             mask2 = mask2 & (lv < L)[None, :]
         resf = res.to(tl.float32)
-        ix, fx = _cell(x_ptr, n, nmask, resf, 0)
-        iy, fy = _cell(x_ptr, n, nmask, resf, 1)
-        iz, fz = _cell(x_ptr, n, nmask, resf, 2)
+        ix, fx = _cell(x_ptr, n, nmask, resf, 0, EVICT)
+        iy, fy = _cell(x_ptr, n, nmask, resf, 1, EVICT)
+        iz, fz = _cell(x_ptr, n, nmask, resf, 2, EVICT)
         if BIG:
             level_base = lv.to(tl.int64) * T
         else:
@@ -156,11 +160,11 @@ if _TRITON:
     @triton.jit
     def _encode_fwd(x_ptr, table_ptr, res_ptr, dense_ptr, out_ptr, N, T,
                     L: tl.constexpr, LG: tl.constexpr, F: tl.constexpr, PACK: tl.constexpr, ELEM: tl.constexpr,
-                    POW2: tl.constexpr, BIG: tl.constexpr, BLOCK: tl.constexpr):
+                    POW2: tl.constexpr, BIG: tl.constexpr, BLOCK: tl.constexpr, EVICT: tl.constexpr):
         """Features of BLOCK samples at every level; PACK == 2: both features in one load and store
         (table and out as packed words), else feature program_id(2) alone."""
         n, _nmask, lv, mask2, _resf, stride, dense, ix, iy, iz, fx, fy, fz, level_base = _setup(
-            x_ptr, res_ptr, dense_ptr, T, N, L, LG, BIG, BLOCK)
+            x_ptr, res_ptr, dense_ptr, T, N, L, LG, BIG, BLOCK, EVICT)
         f = tl.program_id(2)
         acc0 = tl.zeros([BLOCK, LG], dtype=tl.float32)
         acc1 = tl.zeros([BLOCK, LG], dtype=tl.float32)
@@ -181,10 +185,11 @@ if _TRITON:
             else:
                 acc0 += tl.load(table_ptr + key * F + f, mask=mask2, other=0.0).to(tl.float32) * w
         if PACK == 2:
-            tl.store(out_ptr + n[:, None] * L + lv[None, :], _pack2(acc0, acc1, ELEM), mask=mask2)
+            tl.store(out_ptr + n[:, None] * L + lv[None, :], _pack2(acc0, acc1, ELEM), mask=mask2,
+                     eviction_policy=EVICT)
         else:
             out = out_ptr + n[:, None] * (L * F) + lv[None, :] * F + f
-            tl.store(out, acc0.to(out_ptr.dtype.element_ty), mask=mask2)
+            tl.store(out, acc0.to(out_ptr.dtype.element_ty), mask=mask2, eviction_policy=EVICT)
 
     @triton.jit
     def _red_add_v2(ptr, a, b, on):
@@ -250,20 +255,22 @@ if _TRITON:
     def _encode_bwd(x_ptr, table_ptr, res_ptr, dense_ptr, gout_ptr, gtable_ptr, gx_ptr, key_ptr, val_ptr,
                     N, T, L: tl.constexpr, LG: tl.constexpr, F: tl.constexpr, PACK: tl.constexpr,
                     ELEM: tl.constexpr, POW2: tl.constexpr, BIG: tl.constexpr, BLOCK: tl.constexpr,
-                    TABLE_GRAD: tl.constexpr, SORT: tl.constexpr, X_GRAD: tl.constexpr, RED: tl.constexpr):
+                    TABLE_GRAD: tl.constexpr, SORT: tl.constexpr, X_GRAD: tl.constexpr, RED: tl.constexpr,
+                    EVICT: tl.constexpr):
         """Table gradient and x gradient (one (N, 3) partial per level group and feature program).
 
         Table gradient: SORT writes (key, value) pairs; else atomics into float32: RED 0 Triton's
         per-element atomic_add, 1 one 8-byte vector reduction per corner, 2 x-neighbour corners
         merged into one 16-byte reduction where they share an aligned row pair."""
         n, nmask, lv, mask2, resf, stride, dense, ix, iy, iz, fx, fy, fz, level_base = _setup(
-            x_ptr, res_ptr, dense_ptr, T, N, L, LG, BIG, BLOCK)
+            x_ptr, res_ptr, dense_ptr, T, N, L, LG, BIG, BLOCK, EVICT)
         f = tl.program_id(2)
         if PACK == 2:
-            g0, g1 = _unpack2(tl.load(gout_ptr + n[:, None] * L + lv[None, :], mask=mask2, other=0), ELEM)
+            gout = tl.load(gout_ptr + n[:, None] * L + lv[None, :], mask=mask2, other=0, eviction_policy=EVICT)
+            g0, g1 = _unpack2(gout, ELEM)
         else:
             gout = gout_ptr + n[:, None] * (L * F) + lv[None, :] * F + f
-            g0 = tl.load(gout, mask=mask2, other=0.0).to(tl.float32)
+            g0 = tl.load(gout, mask=mask2, other=0.0, eviction_policy=EVICT).to(tl.float32)
             g1 = g0
         gpx = tl.zeros([BLOCK, LG], dtype=tl.float32)
         gpy = tl.zeros([BLOCK, LG], dtype=tl.float32)
@@ -356,17 +363,19 @@ def _vector_red_ok(device: torch.device, features: int) -> bool:
             and torch.cuda.get_device_capability(device) >= (9, 0))
 
 
-# samples and levels per program, warps: measured on an H100 (benchmarks/RESULTS.md)
 def _reduction_kind(scatter: Scatter, device: torch.device, features: int) -> int:
-    """RED of ``_encode_bwd``: 0 per-element atomics, 1 one 8-byte vector reduction per corner,
-    2 x-neighbours merged into 16-byte reductions where they can be."""
-    if scatter in ("atomic", "atomic_pairs") and _vector_red_ok(device, features):
-        return 2 if scatter == "atomic_pairs" else 1
+    """RED of ``_encode_bwd``: 0 per-element atomics, 1 one 8-byte vector reduction per corner
+    ("atomic_v2"), 2 x-neighbours merged into 16-byte reductions where they can be ("atomic")."""
+    if scatter in ("atomic", "atomic_v2") and _vector_red_ok(device, features):
+        return 2 if scatter == "atomic" else 1
     return 0
 
 
-FORWARD_LAUNCH = {"block": 128, "levels": 4, "num_warps": 4}
-BACKWARD_LAUNCH = {"block": 128, "levels": 4, "num_warps": 4}
+# Samples and levels per program, warps, and the cache hint for streamed data (x, out, d out):
+# the fastest found on an H100 (benchmarks/RESULTS.md). Kernels compile without FMA contraction
+# so that cell fractions round exactly like the reference's (x * N, then minus floor).
+FORWARD_LAUNCH = {"block": 64, "levels": 2, "num_warps": 8, "evict": ""}
+BACKWARD_LAUNCH = {"block": 128, "levels": 4, "num_warps": 8, "evict": ""}
 
 
 def _grid(n: int, meta: dict, block: int) -> tuple[int, int, int]:
@@ -388,7 +397,8 @@ def encode_forward(x: torch.Tensor, table: torch.Tensor, resolution: torch.Tenso
     meta["LG"] = min(_pow2(levels), levels_per_program or FORWARD_LAUNCH["levels"])
     if n:
         _encode_fwd[_grid(n, meta, block)](x, _words(table, meta), res32, dense32, _words(out, meta), n, size, BLOCK=block,
-                          num_warps=num_warps or FORWARD_LAUNCH["num_warps"], **meta)
+                          num_warps=num_warps or FORWARD_LAUNCH["num_warps"], EVICT=FORWARD_LAUNCH["evict"],
+                          enable_fp_fusion=False, **meta)
     return out
 
 
@@ -422,7 +432,8 @@ def encode_backward(x: torch.Tensor, table: torch.Tensor, resolution: torch.Tens
             keys if keys is not None else dummy, _words(vals, meta) if vals is not None else dummy,
             n, size, BLOCK=block, TABLE_GRAD=table_grad, SORT=sort, X_GRAD=x_grad,
             RED=_reduction_kind(scatter, x.device, features),
-            num_warps=num_warps or BACKWARD_LAUNCH["num_warps"], **meta)
+            num_warps=num_warps or BACKWARD_LAUNCH["num_warps"], EVICT=BACKWARD_LAUNCH["evict"],
+            enable_fp_fusion=False, **meta)
     if sort and keys is not None and vals is not None and gtable is not None and n:
         keys, order = torch.sort(keys)
         vals = vals[order]
