@@ -26,6 +26,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
+import triton
+import triton.language as tl
 from triton.compiler.errors import CompilationError
 
 from meshcast.fields import hashgrid as reference
@@ -103,6 +105,62 @@ def copy_bandwidth() -> float:
     b = torch.empty_like(a)
     ms = do_bench(lambda: b.copy_(a), warmup=10, rep=100, return_mode="median")
     return 2 * a.numel() * 4 / (ms * 1e-3)
+
+
+@triton.jit
+def _gather_probe(words_ptr, out_ptr, rows_mask, BLOCK: tl.constexpr, REPS: tl.constexpr):
+    """REPS random 8-byte loads per lane (multiplicative hash of the lane index): the forward's
+    access pattern with nothing else."""
+    i = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    acc = tl.zeros([BLOCK], dtype=tl.int64)
+    for r in tl.static_range(REPS):
+        row = ((i * REPS + r).to(tl.uint32) * 2654435761) & rows_mask.to(tl.uint32)
+        acc += tl.load(words_ptr + row.to(tl.int32))
+    tl.store(out_ptr + tl.program_id(0), tl.sum(acc, axis=0))
+
+
+@triton.jit
+def _red_probe(grad_ptr, rows_mask, BLOCK: tl.constexpr, REPS: tl.constexpr, WIDTH: tl.constexpr):
+    """REPS random vector reductions per lane into a two-float-per-row table: 8-byte (WIDTH 2)
+    or 16-byte aligned row pairs (WIDTH 4)."""
+    i = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    on = i >= 0
+    for r in tl.static_range(REPS):
+        row = (((i * REPS + r).to(tl.uint32) * 2654435761) & rows_mask.to(tl.uint32)).to(tl.int32)
+        a = (i + r).to(tl.float32) * 1e-9
+        if WIDTH == 2:
+            fast._red_add_v2(grad_ptr + row * 2, a, a, on)
+        else:
+            ptr = (grad_ptr + (row - (row & 1)) * 2).to(tl.int64)
+            tl.inline_asm_elementwise(
+                "red.relaxed.gpu.global.add.v4.f32 [$1], {$2, $3, $4, $5}; mov.b32 $0, 0;",
+                "=r,l,f,f,f,f", [ptr, a, a, a, a], dtype=tl.int32, is_pure=False, pack=1)
+
+
+def probe_times(mib: int, ops: int) -> dict:
+    """Milliseconds for ``ops`` random 8-byte gathers and 8-byte reductions, and ops / 2 16-byte
+    reductions, all within ``mib`` MiB."""
+    from triton.testing import do_bench
+
+    block, reps = 256, 8
+    programs = ops // (block * reps)
+    rows = mib * 2**20 // 8
+    words = torch.randint(-2**40, 2**40, (rows,), device="cuda", dtype=torch.int64)
+    grad = torch.zeros(rows, 2, device="cuda")
+    sink = torch.empty(programs, device="cuda", dtype=torch.int64)
+    gather = do_bench(lambda: _gather_probe[(programs,)](words, sink, rows - 1, BLOCK=block, REPS=reps),
+                      warmup=10, rep=100, return_mode="median")
+    red8 = do_bench(lambda: _red_probe[(programs,)](grad, rows - 1, BLOCK=block, REPS=reps, WIDTH=2),
+                    warmup=10, rep=100, return_mode="median")
+    red16 = do_bench(lambda: _red_probe[(programs // 2,)](grad, rows - 1, BLOCK=block, REPS=reps, WIDTH=4),
+                     warmup=10, rep=100, return_mode="median")
+    return {f"gather8_{mib}MiB_ms": gather, f"red8_{mib}MiB_ms": red8, f"red16_half_{mib}MiB_ms": red16}
+
+
+def ceilings(ops: int) -> dict:
+    """Random access alone, as many as the encoding makes, within 16 MiB (one level group of the
+    backward's gradient: L2-resident) and 64 MiB (the whole float32 table)."""
+    return {**probe_times(16, ops), **probe_times(64, ops)}
 
 
 def kernel_report() -> list[dict]:
@@ -300,11 +358,13 @@ def main() -> None:
                                 "samples_per_s": n / (ms["step_ms"] * 1e-3)})
                 print("time", json.dumps(timings[-1]), flush=True)
     bandwidth = copy_bandwidth()
+    ceiling = ceilings(n * cfg.levels * 8)
+    print("ceilings", json.dumps(ceiling), flush=True)
     kernels = kernel_report()
     for k in kernels:
         if k.get("constants", {}).get("BLOCK") in (fast.FORWARD_LAUNCH["block"], fast.BACKWARD_LAUNCH["block"]):
             print("kernel", json.dumps(k), flush=True)
-    result = {**info, "copy_bytes_per_s": bandwidth, "checks": checks, "timings": timings, "sweep": sweep_rows,
+    result = {**info, "copy_bytes_per_s": bandwidth, "ceilings_ms": ceiling, "checks": checks, "timings": timings, "sweep": sweep_rows,
               "kernels": kernels, "peer_build": {k: v for k, v in peer.items() if k != "module"},
               "wall_s": round(time.time() - t0, 1)}
     tmp = args.json.with_suffix(".tmp")
@@ -316,6 +376,8 @@ def main() -> None:
 def print_table(result: dict) -> None:
     base = {(r["table"], r["grads"]): r["step_ms"] for r in result["timings"] if r["variant"] == "torch.compile"}
     print(f"\n{result['gpu']}, {result['samples']} samples, copy {result['copy_bytes_per_s'] / 1e12:.2f} TB/s")
+    print("random access alone, as many as the encoding makes:",
+          ", ".join(f"{k} {v:.4f}" for k, v in result["ceilings_ms"].items()))
     print(f"{'variant':34s} {'table':8s} {'grads':8s} {'fwd ms':>8s} {'fwd+bwd ms':>10s} {'samples/s':>10s} {'vs compile':>10s}")
     for r in result["timings"]:
         ref = base.get((r["table"], r["grads"]))

@@ -375,7 +375,7 @@ def _reduction_kind(scatter: Scatter, device: torch.device, features: int) -> in
 # the fastest found on an H100 (benchmarks/RESULTS.md). Kernels compile without FMA contraction
 # so that cell fractions round exactly like the reference's (x * N, then minus floor).
 FORWARD_LAUNCH = {"block": 64, "levels": 2, "num_warps": 8, "evict": ""}
-BACKWARD_LAUNCH = {"block": 128, "levels": 4, "num_warps": 8, "evict": ""}
+BACKWARD_LAUNCH = {"block": 64, "levels": 4, "num_warps": 8, "evict": ""}
 
 
 def _grid(n: int, meta: dict, block: int) -> tuple[int, int, int]:
