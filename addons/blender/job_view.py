@@ -17,16 +17,11 @@ LOSS_METRICS = ("loss", "train/loss", "loss_total")
 def view_updates(event: dict[str, Any]) -> dict[str, Any]:
     kind = event.get("type")
     if kind == "progress":
-        step, total = event.get("step") or 0, event.get("total")
-        out: dict[str, Any] = {"stage": str(event.get("stage", "")), "step": int(step)}
-        if total:
-            out["total"] = int(total)
-            out["progress"] = max(0.0, min(1.0, float(step) / float(total)))
+        step, total = int(event.get("step") or 0), int(event.get("total") or 0)
         eta = event.get("eta_s")
-        out["eta_s"] = -1.0 if eta is None else float(eta)
-        if event.get("message"):
-            out["message"] = str(event["message"])
-        return out
+        return {"stage": str(event.get("stage", "")), "step": step, "total": total,
+                "progress": max(0.0, min(1.0, step / total)) if total else 0.0,
+                "eta_s": -1.0 if eta is None else float(eta)}
     if kind == "metric":
         if event.get("name") in LOSS_METRICS:
             return {"loss": float(event["value"]), "has_loss": True}

@@ -23,9 +23,13 @@ def draw_job(layout, job, kinds: tuple[str, ...]) -> None:
                                                              "FAILED": "ERROR"}.get(job.status, "CANCEL"))
     if job.status == "RUNNING":
         head.operator("meshcast.cancel_job", text="", icon="CANCEL")
-        row = box.row()
-        row.prop(job, "progress", text=f"{job.stage} {job.step}/{job.total}" if job.total else job.stage,
-                 slider=True)
+        text = f"{job.stage} {job.step}/{job.total}" if job.total else f"{job.stage} {job.step}".strip()
+        if job.total and hasattr(box, "progress"):  # Blender 4.0+
+            box.progress(factor=job.progress, type="BAR", text=text)
+        elif job.total:
+            box.prop(job, "progress", text=text, slider=True)
+        else:
+            box.label(text=text)
         eta = format_eta(job.eta_s)
         if eta:
             box.label(text=f"ETA {eta}")

@@ -157,6 +157,9 @@ def test_commands_are_argument_lists(tmp_path):
 def test_job_view_from_events():
     assert job_view.view_updates({"type": "progress", "stage": "train", "step": 50, "total": 200, "eta_s": 12.5}) \
         == {"stage": "train", "step": 50, "total": 200, "progress": 0.25, "eta_s": 12.5}
+    # a time budget has no step total: progress is unknown, not the previous stage's
+    assert job_view.view_updates({"type": "progress", "stage": "train", "step": 7, "total": None, "eta_s": None}) \
+        == {"stage": "train", "step": 7, "total": 0, "progress": 0.0, "eta_s": -1.0}
     assert job_view.view_updates({"type": "metric", "name": "loss", "value": 0.25, "step": 5}) \
         == {"loss": 0.25, "has_loss": True}
     error = {"type": "error", "code": "input.invalid", "message": "bad json", "hint": "fix it", "exit_code": 3}

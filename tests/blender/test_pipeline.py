@@ -174,10 +174,10 @@ def test_job_started_streamed_and_cancelled(dataset, addon, tmp_path, meshcast_p
     job = scene.meshcast.job
     assert job.status == "RUNNING" and job.pid > 0
     tick, deadline = captured["tick"], time.monotonic() + 90
-    while job.step < 3 and time.monotonic() < deadline:  # streamed: progress arrives while it runs
+    while (job.stage != "train" or job.step < 3) and time.monotonic() < deadline:  # streamed, live
         assert tick() == job_runner.POLL_S
         time.sleep(0.1)
-    assert job.step >= 3 and job.total == 100000 and 0 < job.progress < 0.01 and job.stage
+    assert job.step >= 3 and job.total == 100000 and 0 < job.progress < 0.01 and job.stage == "train"
     pid = job.pid
     bpy.ops.meshcast.cancel_job()
     assert job.cancel_requested
