@@ -396,9 +396,10 @@ def encode_forward(x: torch.Tensor, table: torch.Tensor, resolution: torch.Tenso
     block = block or FORWARD_LAUNCH["block"]
     meta["LG"] = min(_pow2(levels), levels_per_program or FORWARD_LAUNCH["levels"])
     if n:
-        _encode_fwd[_grid(n, meta, block)](x, _words(table, meta), res32, dense32, _words(out, meta), n, size, BLOCK=block,
-                          num_warps=num_warps or FORWARD_LAUNCH["num_warps"], EVICT=FORWARD_LAUNCH["evict"],
-                          enable_fp_fusion=False, **meta)
+        _encode_fwd[_grid(n, meta, block)](
+            x, _words(table, meta), res32, dense32, _words(out, meta), n, size, BLOCK=block,
+            num_warps=num_warps or FORWARD_LAUNCH["num_warps"], EVICT=FORWARD_LAUNCH["evict"],
+            enable_fp_fusion=False, **meta)
     return out
 
 
