@@ -51,7 +51,7 @@ def process_alive(pid: int) -> bool:
 def reset_job(job, kind: str) -> None:
     _apply(job, {"kind": kind, "status": "IDLE", "stage": "", "step": 0, "total": 0, "progress": 0.0,
                  "eta_s": -1.0, "loss": 0.0, "has_loss": False, "psnr": 0.0, "message": "", "log_path": "",
-                 "returncode": 0, "pid": 0, "started": 0.0, "cancel_requested": False, "cancel_sent": 0.0})
+                 "returncode": 0, "pid": 0, "started": 0, "cancel_requested": False})
 
 
 def start_job(scene: bpy.types.Scene, kind: str, argv: list[str], on_done: OnDone | None = None,
@@ -63,7 +63,7 @@ def start_job(scene: bpy.types.Scene, kind: str, argv: list[str], on_done: OnDon
         raise JobBusyError(f"a meshcast {job.kind} job is already running in this scene; cancel it first")
     reset_job(job, kind)
     client = JobClient.start(argv)
-    _apply(job, {"status": "RUNNING", "pid": client.process.pid, "started": now(), "log_path": log_path,
+    _apply(job, {"status": "RUNNING", "pid": client.process.pid, "started": int(now()), "log_path": log_path,
                  "message": f"{kind} started"})
     if bpy.app.background if synchronous is None else synchronous:
         for event in client.iter_events():
@@ -71,12 +71,13 @@ def start_job(scene: bpy.types.Scene, kind: str, argv: list[str], on_done: OnDon
         outcome = client.wait()
         finish_job(scene, outcome, on_done)
         return outcome
-    bpy.app.timers.register(functools.partial(tick, client, scene.name, on_done), first_interval=POLL_S)
+    bpy.app.timers.register(functools.partial(tick, client, scene.name, on_done, {}), first_interval=POLL_S)
     return None
 
 
-def tick(client: JobClient, scene_name: str, on_done: OnDone | None) -> float | None:
-    """One poll of a running job; returns the seconds to the next poll, or None when done."""
+def tick(client: JobClient, scene_name: str, on_done: OnDone | None, timer: dict) -> float | None:
+    """One poll of a running job; returns the seconds to the next poll, or None when done.
+    ``timer`` is this timer's own scratch state (when the interrupt was sent)."""
     scene = bpy.data.scenes.get(scene_name)
     settings = getattr(scene, "meshcast", None) if scene is not None else None
     if settings is None:  # the scene was deleted or the add-on unregistered: stop the job
@@ -86,10 +87,11 @@ def tick(client: JobClient, scene_name: str, on_done: OnDone | None) -> float | 
     for event in client.poll_events():
         _apply(job, view_updates(event))
     if job.cancel_requested and client.process.poll() is None:
-        if job.cancel_sent == 0.0:
+        if "cancel_sent" not in timer:
             interrupt(client.process)
-            _apply(job, {"cancel_sent": now(), "message": "cancelling (the job saves a checkpoint first)"})
-        elif now() - job.cancel_sent > KILL_AFTER_S:
+            timer["cancel_sent"] = now()
+            job.message = "cancelling (the job saves a checkpoint first)"
+        elif now() - timer["cancel_sent"] > KILL_AFTER_S:
             client.process.kill()
     if client.running:
         redraw_sidebars()

@@ -32,9 +32,8 @@ class MESHCAST_PG_job(PropertyGroup):
     log_path: StringProperty(name="Log", subtype="FILE_PATH")
     returncode: IntProperty(name="Exit code", default=0)
     pid: IntProperty(name="Process id", default=0)
-    started: FloatProperty(name="Started (unix s)", default=0.0)
+    started: IntProperty(name="Started (unix s)", default=0)  # whole seconds: FloatProperty is float32
     cancel_requested: BoolProperty(default=False)
-    cancel_sent: FloatProperty(name="Cancel sent (unix s)", default=0.0)
 
 
 class MESHCAST_PG_capture(PropertyGroup):
