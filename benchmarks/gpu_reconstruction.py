@@ -156,10 +156,10 @@ def capture(args) -> list[dict]:
     from meshcast.extract.pipeline import ExtractSettings, extract_run
     from meshcast.metrics.geometry import compare_meshes
     from meshcast.scene import load_scene
-    from meshcast.scene.align import compare_poses
+    from meshcast.scene.align import compare_poses, poses_from_json
 
     reference = json.loads(args.reference.read_text())
-    transform = compare_poses(load_scene(args.scene), load_scene(args.reference)).transform
+    transform = compare_poses(load_scene(args.scene), poses_from_json(args.reference)).transform
     gt = trimesh.load(args.mesh, process=False)
     gt.apply_transform(np.array(reference["mesh_to_world"]))
     rows = []

@@ -1,5 +1,5 @@
 """Render an orbit video of a mesh with Blender (the `bpy` module, Cycles on the CPU), as a phone
-capture would see it: a procedurally textured object (SIFT needs texture), a grey background, the
+capture would see it: a procedurally textured object (SIFT needs texture), textured surroundings, the
 camera circling at a fixed elevation. Writes the frames, an MP4 and `reference.json` (the true
 cameras, OpenGL camera-to-world in the mesh's own coordinates) for checking `meshcast prepare`.
 
@@ -73,10 +73,17 @@ def render_orbit(mesh: Path, out: Path, frames: int = 90, size: int = 480, eleva
     scene.cycles.use_denoising = False
     scene.render.resolution_x = scene.render.resolution_y = size
     scene.render.film_transparent = False
-    world = bpy.data.worlds.new("grey")
+    world = bpy.data.worlds.new("surroundings")
     world.use_nodes = True
-    world.node_tree.nodes["Background"].inputs["Color"].default_value = (0.6, 0.6, 0.6, 1.0)
-    world.node_tree.nodes["Background"].inputs["Strength"].default_value = 0.5
+    # a textured surrounding at infinity (as a real room would be, without parallax) rather than a
+    # flat colour, which a field without masks could explain as a grey shell around the object
+    tree = world.node_tree
+    sky = tree.nodes.new("ShaderNodeTexNoise")
+    sky.inputs["Scale"].default_value = 3.0
+    sky.inputs["Detail"].default_value = 6.0
+    tree.links.new(tree.nodes.new("ShaderNodeTexCoord").outputs["Generated"], sky.inputs["Vector"])
+    tree.links.new(sky.outputs["Color"], tree.nodes["Background"].inputs["Color"])
+    tree.nodes["Background"].inputs["Strength"].default_value = 0.5
     scene.world = world
     sun_data = bpy.data.lights.new("sun", "SUN")
     sun_data.energy = 4.0

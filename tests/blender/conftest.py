@@ -5,37 +5,10 @@ the built zip uses) and enabled through Blender's own addon_utils, so its prefer
 """
 from __future__ import annotations
 
-import importlib
 import sys
-import tempfile
-import types
-from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[2]
-ADDON_DIR = REPO / "addons" / "blender"
-ADDON = "meshcast_blender"
-PURE = "meshcast_blender_pure"
-
-
-def load_addon_package():
-    """Make addons/blender importable as ``meshcast_blender`` (a symlink in a temporary folder
-    on sys.path, as if installed) and import it (its __init__ imports bpy)."""
-    if ADDON not in sys.modules:
-        folder = Path(tempfile.mkdtemp(prefix="meshcast_addon_path_"))
-        (folder / ADDON).symlink_to(ADDON_DIR, target_is_directory=True)
-        sys.path.append(str(folder))
-    return importlib.import_module(ADDON)
-
-
-def pure_module(name: str):
-    """A bpy-free module of the add-on, imported without running the package's __init__."""
-    if PURE not in sys.modules:
-        package = types.ModuleType(PURE)
-        package.__path__ = [str(ADDON_DIR)]
-        sys.modules[PURE] = package
-    return importlib.import_module(f"{PURE}.{name}")
+from blender_helpers import ADDON, _raise, load_addon_package
 
 
 @pytest.fixture
@@ -56,9 +29,6 @@ def addon(bpy_module):
     yield sys.modules[ADDON]
     addon_utils.disable(ADDON, default_set=True, handle_error=_raise)
 
-
-def _raise(exc):
-    raise exc
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import ADDON, ADDON_DIR, _raise, load_addon_package
+from blender_helpers import ADDON, ADDON_DIR, _raise, load_addon_package
 
 bpy = pytest.importorskip("bpy")
 

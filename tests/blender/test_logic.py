@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ADDON_DIR, pure_module
+from blender_helpers import ADDON_DIR, pure_module
 
 camera_model = pure_module("camera_model")
 scene_file = pure_module("scene_file")

@@ -37,7 +37,7 @@ def _make_object(bpy):
 def dataset(tmp_path_factory):
     bpy = pytest.importorskip("bpy")
     import addon_utils
-    from conftest import ADDON, _raise, load_addon_package
+    from blender_helpers import ADDON, _raise, load_addon_package
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
     load_addon_package()

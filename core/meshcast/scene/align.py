@@ -8,8 +8,10 @@ bounding box of its camera centres).
 """
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 
@@ -61,12 +63,23 @@ class PoseComparison:
     unmatched: tuple[str, ...]  # pred frames with no reference frame of the same name
 
 
-def _by_stem(scene: Scene) -> dict[str, np.ndarray]:
+Poses = Mapping[str, np.ndarray]  # image file stem -> (4, 4) OpenGL camera-to-world
+
+
+def poses_of(scene: Scene) -> dict[str, np.ndarray]:
     return {PurePosixPath(f.file_path).stem: f.c2w_array() for f in scene.frames}
 
 
-def compare_poses(pred: Scene, ref: Scene) -> PoseComparison:
-    a, b = _by_stem(pred), _by_stem(ref)
+def poses_from_json(path: str | Path) -> dict[str, np.ndarray]:
+    """Poses of a transforms-style json by image stem, without needing its images on disk."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    return {PurePosixPath(f["file_path"]).stem: np.asarray(f["transform_matrix"], np.float64) for f in data["frames"]}
+
+
+def compare_poses(pred: Scene | Poses, ref: Scene | Poses) -> PoseComparison:
+    """Align ``pred``'s camera centres onto ``ref``'s (frames matched by image stem) and measure."""
+    a = poses_of(pred) if isinstance(pred, Scene) else pred
+    b = poses_of(ref) if isinstance(ref, Scene) else ref
     names = tuple(sorted(set(a) & set(b)))
     if len(names) < 3:
         raise BadInputError(f"only {len(names)} images in common between the two scenes; need 3",
