@@ -1,6 +1,6 @@
 """Render an orbit video of a mesh with Blender (the `bpy` module, Cycles on the CPU), as a phone
-capture would see it: a procedurally textured object (SIFT needs texture), textured surroundings, the
-camera circling at a fixed elevation. Writes the frames, an MP4 and `reference.json` (the true
+capture would see it: a procedurally textured object (SIFT needs texture), a grey background or
+(``--world textured``, slower to render) textured surroundings at infinity, the camera circling at a fixed elevation. Writes the frames, an MP4 and `reference.json` (the true
 cameras, OpenGL camera-to-world in the mesh's own coordinates) for checking `meshcast prepare`.
 
     python benchmarks/orbit_capture.py ../shared/data/meshes/stanford-bunny.obj /tmp/bunny_orbit --frames 90 --size 480
@@ -53,7 +53,7 @@ def _look_at(bpy, camera, target) -> None:
 
 
 def render_orbit(mesh: Path, out: Path, frames: int = 90, size: int = 480, elevation_deg: float = 25.0,
-                 samples: int = 16, distance_factor: float = 0.95) -> dict:
+                 samples: int = 16, distance_factor: float = 0.95, world_kind: str = "grey") -> dict:
     """Render ``frames`` PNGs on one orbit; return and write the reference cameras (reference.json)."""
     import bpy
     import numpy as np
@@ -73,17 +73,20 @@ def render_orbit(mesh: Path, out: Path, frames: int = 90, size: int = 480, eleva
     scene.cycles.use_denoising = False
     scene.render.resolution_x = scene.render.resolution_y = size
     scene.render.film_transparent = False
-    world = bpy.data.worlds.new("surroundings")
+    world = bpy.data.worlds.new(world_kind)
     world.use_nodes = True
-    # a textured surrounding at infinity (as a real room would be, without parallax) rather than a
-    # flat colour, which a field without masks could explain as a grey shell around the object
     tree = world.node_tree
-    sky = tree.nodes.new("ShaderNodeTexNoise")
-    sky.inputs["Scale"].default_value = 3.0
-    sky.inputs["Detail"].default_value = 6.0
-    tree.links.new(tree.nodes.new("ShaderNodeTexCoord").outputs["Generated"], sky.inputs["Vector"])
-    tree.links.new(sky.outputs["Color"], tree.nodes["Background"].inputs["Color"])
     tree.nodes["Background"].inputs["Strength"].default_value = 0.5
+    if world_kind == "textured":
+        # a textured surrounding at infinity (as a real room would be, without parallax) rather than a
+        # flat colour, which a field without masks can explain as a grey shell around the object
+        sky = tree.nodes.new("ShaderNodeTexNoise")
+        sky.inputs["Scale"].default_value = 3.0
+        sky.inputs["Detail"].default_value = 6.0
+        tree.links.new(tree.nodes.new("ShaderNodeTexCoord").outputs["Generated"], sky.inputs["Vector"])
+        tree.links.new(sky.outputs["Color"], tree.nodes["Background"].inputs["Color"])
+    else:
+        tree.nodes["Background"].inputs["Color"].default_value = (0.6, 0.6, 0.6, 1.0)
     scene.world = world
     sun_data = bpy.data.lights.new("sun", "SUN")
     sun_data.energy = 4.0
@@ -139,8 +142,10 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=480)
     parser.add_argument("--samples", type=int, default=16)
     parser.add_argument("--elevation", type=float, default=25.0)
+    parser.add_argument("--world", choices=["grey", "textured"], default="grey",
+                        help="background: flat grey (fast) or textured surroundings at infinity")
     args = parser.parse_args()
-    render_orbit(args.mesh, args.out, args.frames, args.size, args.elevation, args.samples)
+    render_orbit(args.mesh, args.out, args.frames, args.size, args.elevation, args.samples, world_kind=args.world)
     print(write_video(args.out / "frames", args.out / "orbit.mp4"))
 
 

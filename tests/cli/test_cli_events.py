@@ -69,8 +69,10 @@ def test_doctor_paths_name_only_what_runs():
     from meshcast.cli.doctor import select_paths
 
     gpu = select_paths({"torch": "2", "triton": "3", "xatlas": None, "pxr": None, "pycolmap": None}, cuda=True)
-    assert gpu["device"] == "cuda" and gpu["hash_encoding"].startswith("pytorch reference on CUDA")
-    assert "not used" in gpu["hash_encoding"] and gpu["mixed_precision"] == "bf16 autocast"
+    assert gpu["device"] == "cuda" and gpu["hash_encoding"].startswith("Triton kernels on CUDA")
+    assert gpu["mixed_precision"] == "bf16 autocast"
+    plain = select_paths({"torch": "2", "triton": None}, cuda=True)
+    assert plain["hash_encoding"].startswith("pytorch reference on CUDA (pip install triton")
     cpu = select_paths({"torch": "2"}, cuda=False)
     assert cpu["device"] == "cpu" and cpu["uv_atlas"].startswith("unavailable")
     assert select_paths({"torch": None}, cuda=False) == {"training": "unavailable: install torch"}

@@ -67,3 +67,24 @@ def test_tcnn_matches_reference():
     enc = tcnn.Encoding(3, tcnn_encoding_config(cfg), dtype=torch.float32)
     assert enc.n_output_dims == cfg.output_dim
     assert math.isclose(tcnn_encoding_config(cfg)["per_level_scale"], cfg.growth)
+
+
+def test_backend_choice_without_cuda(monkeypatch):
+    """auto and torch take the reference on the CPU; asking for the kernels there is an error."""
+    import importlib.util
+
+    from meshcast.errors import MissingDependencyError, UsageError
+
+    x = torch.rand(8, 3)
+    assert not HashGrid(HashGridConfig(levels=2, log2_table_size=8)).uses_triton(x)
+    assert not HashGrid(HashGridConfig(levels=2, log2_table_size=8, backend="torch")).uses_triton(x)
+    forced = HashGrid(HashGridConfig(levels=2, log2_table_size=8, backend="triton"))
+    if importlib.util.find_spec("triton") is None:
+        with pytest.raises(MissingDependencyError):
+            forced(x)
+        return
+    from meshcast.fields import hashgrid_triton
+
+    monkeypatch.setattr(hashgrid_triton, "INTERPRETED", False)  # other tests may have turned it on
+    with pytest.raises(UsageError, match="Triton hash encoding cannot run on cpu"):
+        forced(x)

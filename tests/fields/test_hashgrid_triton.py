@@ -223,3 +223,27 @@ def test_cuda_kernels_match_reference():
                           text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "cuda kernels match" in proc.stdout
+
+
+def test_hash_grid_module_selects_the_kernels(fast, monkeypatch):
+    """HashGrid(backend='triton') runs the kernels and trains like backend='torch'."""
+    import meshcast.fields
+    from meshcast.fields.hashgrid import HashGrid
+
+    monkeypatch.setitem(sys.modules, "meshcast.fields.hashgrid_triton", fast)
+    monkeypatch.setattr(meshcast.fields, "hashgrid_triton", fast, raising=False)
+    settings = dict(levels=4, log2_table_size=10, base_resolution=4, finest_resolution=48)
+    torch.manual_seed(6)
+    kernels = HashGrid(HashGridConfig(backend="triton", **settings))
+    torch_grid = HashGrid(HashGridConfig(backend="torch", **settings))
+    torch_grid.load_state_dict(kernels.state_dict())
+    x = torch.rand(50, 3) * 1.2 - 0.1  # outside [0, 1] too: both clamp
+    assert kernels.uses_triton(x) and not torch_grid.uses_triton(x)
+    assert not HashGrid(HashGridConfig(**settings)).uses_triton(x)  # auto: kernels only on CUDA
+    outs = []
+    for grid in (kernels, torch_grid):
+        out = grid(x)
+        (grad,) = torch.autograd.grad((out * torch.arange(out.shape[1])).sum(), [grid.table])
+        outs.append((out, grad))
+    torch.testing.assert_close(outs[0][0], outs[1][0], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(outs[0][1], outs[1][1], rtol=1e-5, atol=1e-5)

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import math
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -13,6 +15,9 @@ class HashGridConfig(BaseModel):
     log2_table_size: int = Field(19, ge=8, le=24, description="log2 of rows per level table T")
     base_resolution: int = Field(16, ge=2, description="coarsest resolution N_min")
     finest_resolution: int = Field(2048, ge=2, description="finest resolution N_max")
+    backend: Literal["auto", "torch", "triton"] = Field(
+        "auto", description="auto: the Triton kernels on CUDA when Triton is installed, else PyTorch; "
+        "torch: always the PyTorch reference; triton: the kernels or an error")
 
     @property
     def growth(self) -> float:

@@ -9,12 +9,20 @@ trilinear weights. The meaning of every setting matches tiny-cuda-nn's ``HashGri
 (``n_levels``, ``n_features_per_level``, ``log2_hashmap_size``, ``base_resolution``,
 ``per_level_scale = b``; see ``tcnn_encoding_config``); using tiny-cuda-nn itself is not wired
 in yet.
+
+``HashGrid`` runs the same function through the Triton kernels of ``hashgrid_triton`` on CUDA
+when Triton is installed (``HashGridConfig.backend``: ``auto`` by default, ``torch`` or
+``triton`` to force one); the kernels match this reference within float32 rounding
+(tests/fields/test_hashgrid_triton.py).
 """
 from __future__ import annotations
+
+import importlib.util
 
 import torch
 from torch import nn
 
+from meshcast.errors import MissingDependencyError, UsageError
 from meshcast.fields.config import HashGridConfig
 
 PRIMES = (1, 2654435761, 805459861)
@@ -74,9 +82,31 @@ class HashGrid(nn.Module):
         """Coarse-to-fine (Neuralangelo): zero the features of levels >= ``active``."""
         self.level_mask.copy_((torch.arange(self.config.levels) < active).float())
 
+    def uses_triton(self, x: torch.Tensor) -> bool:
+        """Whether ``forward(x)`` runs the Triton kernels (see ``HashGridConfig.backend``)."""
+        backend = self.config.backend
+        if backend == "torch":
+            return False
+        from meshcast.fields import hashgrid_triton
+
+        if backend == "auto":
+            return x.is_cuda and hashgrid_triton.available(x, self.table)
+        if not hashgrid_triton.available(x, self.table):
+            if importlib.util.find_spec("triton") is None:
+                raise MissingDependencyError("triton", "triton", "the Triton hash encoding (backend 'triton')")
+            raise UsageError(f"the Triton hash encoding cannot run on {x.device} with {self.table.dtype} tables",
+                             hint="it needs CUDA (or TRITON_INTERPRET=1 for tests); use backend 'auto' or 'torch'")
+        return True
+
     def forward(self, x01: torch.Tensor) -> torch.Tensor:
         """(N, 3) in [0, 1]^3 -> (N, L * F)."""
-        feats = hash_encode(x01.clamp(0, 1), self.table, self.resolution, self.dense)
+        x = x01.clamp(0, 1)
+        if self.uses_triton(x):
+            from meshcast.fields import hashgrid_triton
+
+            feats = hashgrid_triton.hash_encode(x, self.table, self.resolution, self.dense)
+        else:
+            feats = hash_encode(x, self.table, self.resolution, self.dense)
         mask = self.level_mask.repeat_interleave(self.config.features_per_level)
         return feats * mask
 
