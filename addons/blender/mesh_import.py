@@ -1,22 +1,19 @@
 """Importing an extracted mesh so that it lands on the cameras (adapter over Blender's importers).
 
-meshcast writes every format in the scene's own world coordinates, Z up, without any axis
-change (core/meshcast/mesh/export.py). Blender's PLY, OBJ (forward Y, up Z) and USD (upAxis Z)
-importers then keep the coordinates; the glTF importer always turns glTF's +Y up into Blender's
-+Z up, which the add-on undoes with a -90 degree turn about X. The new objects are parented to
-the scene root (whose local frame is the scene's world) and moved into its collection.
+meshcast writes PLY, OBJ and USD in the scene's own world coordinates, Z up, and GLB turned into
+glTF's Y up (core/meshcast/mesh/export.py). Blender's PLY, OBJ (forward Y, up Z) and USD (upAxis
+Z) importers keep the coordinates, and its glTF importer turns glTF's +Y up back into +Z up, so
+every format lands in the scene's coordinates as they are. The new objects are parented to the
+scene root (whose local frame is the scene's world) and moved into its collection.
 """
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import bpy
 from mathutils import Matrix
 
 from .materials import ensure_mesh_material
-
-UNDO_GLTF_Y_UP = Matrix.Rotation(-math.pi / 2.0, 4, "X")
 
 
 def _run_importer(path: Path) -> None:
@@ -52,8 +49,6 @@ def import_mesh(context, path: str | Path, root: bpy.types.Object | None = None,
     tops = [obj for obj in new if obj.parent not in new]
     for obj in tops:
         basis = obj.matrix_world.copy()
-        if path.suffix.lower() in (".glb", ".gltf"):
-            basis = UNDO_GLTF_Y_UP @ basis
         obj.parent = root
         obj.matrix_parent_inverse = Matrix.Identity(4)
         obj.matrix_basis = basis

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import trimesh
 
-from meshcast.mesh.export import read_mesh, write_mesh
+from meshcast.mesh.export import gltf_to_scene, read_mesh, write_mesh
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,10 @@ def test_vertex_colored_round_trip(tmp_path, sphere, suffix):
     path = write_mesh(tmp_path / f"m.{suffix}", mesh.vertices, mesh.faces, vertex_colors=colors)
     back = trimesh.load(path, process=False, force="mesh")
     assert len(back.vertices) == len(mesh.vertices) and len(back.faces) == len(mesh.faces)
-    np.testing.assert_allclose(back.vertices, mesh.vertices, atol=1e-5)
+    # glTF is Y up: trimesh reads the file as written; meshcast's reader turns it back
+    raw = gltf_to_scene(back.vertices) if suffix == "glb" else back.vertices
+    np.testing.assert_allclose(raw, mesh.vertices, atol=1e-5)
+    np.testing.assert_allclose(read_mesh(path).vertices, mesh.vertices, atol=1e-5)
     got = np.asarray(back.visual.vertex_colors)[:, :3]
     np.testing.assert_allclose(got, np.round(colors * 255), atol=1)
     assert not list(tmp_path.glob(".*")), "temporary files left behind"
@@ -65,3 +68,15 @@ def test_read_mesh_names_missing_file(tmp_path):
 
     with pytest.raises(BadInputError, match="nope.ply: mesh file not found"):
         read_mesh(tmp_path / "nope.ply")
+
+
+def test_glb_is_written_y_up(tmp_path):
+    """A point above the origin in the Z-up scene is above it in glTF's Y-up world too, and the
+    faces keep their orientation (a proper rotation, no mirror)."""
+    vertices = np.array([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 2.0]])
+    faces = np.array([[0, 2, 1], [0, 1, 3], [0, 3, 2], [1, 2, 3]])
+    path = write_mesh(tmp_path / "tet.glb", vertices, faces)
+    back = trimesh.load(path, process=False, force="mesh")
+    np.testing.assert_allclose(back.vertices[3], [0.0, 2.0, 0.0], atol=1e-6)  # +Z up -> +Y up
+    np.testing.assert_allclose(back.vertices[2], [0.0, 0.0, -1.0], atol=1e-6)  # +Y forward -> -Z
+    assert np.isclose(back.volume, trimesh.Trimesh(vertices, faces).volume)

@@ -1,7 +1,10 @@
 """Write meshes atomically in PLY, OBJ (+MTL and texture), GLB (trimesh) and USD (usd-core).
 
-Vertices are in the scene's own world frame and units; USD files say so with metersPerUnit = 1
-and upAxis = Z (Blender-style worlds; Houdini users rotate on import, see docs/houdini.md).
+Vertices are in the scene's own world frame and units, taken as Z up (Blender-style worlds); USD
+files say so with metersPerUnit = 1 and upAxis = Z. glTF has no up-axis setting: its +Y is up
+by definition, so GLB files hold the scene turned into Y up, (x, y, z) -> (x, z, -y), the way
+Blender's own glTF exporter writes; glTF importers (Blender's turns +Y up back into +Z up,
+Houdini, three.js) then show the mesh upright and in place. ``read_mesh`` undoes the turn.
 """
 from __future__ import annotations
 
@@ -14,6 +17,17 @@ import numpy as np
 from meshcast.errors import BadInputError, MissingDependencyError, UsageError
 
 FORMATS = ("ply", "obj", "glb", "usd", "usda", "usdc")
+GLTF_SUFFIXES = (".glb", ".gltf")
+# scene (Z up) -> glTF (Y up): a -90 degree turn about X; its transpose turns back
+Z_UP_TO_GLTF = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
+
+
+def scene_to_gltf(points: np.ndarray) -> np.ndarray:
+    return np.asarray(points, np.float64) @ Z_UP_TO_GLTF.T
+
+
+def gltf_to_scene(points: np.ndarray) -> np.ndarray:
+    return np.asarray(points, np.float64) @ Z_UP_TO_GLTF
 
 
 def _to_uint8(colors: np.ndarray) -> np.ndarray:
@@ -58,6 +72,8 @@ def write_mesh(path, vertices, faces, vertex_colors=None, uv=None, texture=None,
         if fmt.startswith("usd"):
             _write_usd(staged, vertices, faces, vertex_colors, uv, texture)
         else:
+            if fmt == "glb":
+                vertices = scene_to_gltf(vertices)
             mesh = build_trimesh(vertices, faces, vertex_colors, uv, texture)
             if fmt == "obj":
                 _write_obj(staged, mesh)
@@ -127,7 +143,8 @@ def _write_usd(path: Path, vertices, faces, vertex_colors, uv, texture) -> None:
 
 
 def read_mesh(path: str | Path):
-    """A trimesh.Trimesh from any file trimesh reads (scenes are concatenated)."""
+    """A trimesh.Trimesh from any file trimesh reads (scenes are concatenated), in scene
+    coordinates: glTF files are turned from their Y up back into Z up."""
     import trimesh
 
     path = Path(path)
@@ -139,5 +156,7 @@ def read_mesh(path: str | Path):
         raise BadInputError(f"{path}: cannot read mesh ({exc})", code="input.mesh_unreadable") from exc
     if not hasattr(loaded, "vertices") or len(loaded.vertices) == 0:
         raise BadInputError(f"{path}: the file holds no mesh vertices", code="input.mesh_empty")
+    if path.suffix.lower() in GLTF_SUFFIXES:
+        loaded.vertices = gltf_to_scene(loaded.vertices)
     return loaded
 
