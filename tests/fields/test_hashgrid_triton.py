@@ -181,6 +181,34 @@ def test_second_order_gradient_matches_reference(fast):
     assert_rel(g, ref_g, 1e-5)
 
 
+@pytest.mark.parametrize("features, mode", [(2, "kernel"), (3, "kernel"), (2, "reference")])
+def test_second_order_through_a_network_matches_reference(fast, monkeypatch, features, mode):
+    """d out depends on parameters (an MLP's weights in NeuS): the second-order kernel's
+    gradients to the tables and to d out, and through the table gradient, match the reference."""
+    monkeypatch.setattr(fast, "SECOND_ORDER", mode)
+    torch.manual_seed(9)
+    resolution, dense, table = grid_setup(levels=4, features=features, log2=9, base=3, finest=40)
+    x = points(30, resolution, seed=10).clamp(0, 1 - 1e-6)
+    width = table.shape[0] * features
+    mlp = torch.randn(width, 4) * 0.5
+    c, d = torch.randn(x.shape[0], 3), torch.randn(table.shape)
+
+    def second_order(encode):
+        t = table.clone().requires_grad_(True)
+        w = mlp.clone().requires_grad_(True)
+        p = x.clone().requires_grad_(True)
+        sdf = torch.tanh(encode(p, t) @ w).sum(-1)  # d sdf / d features depends on t and w
+        gx, gt = torch.autograd.grad(sdf.sum(), [p, t], create_graph=True)
+        loss = (gx * c).sum() + ((gx.norm(dim=-1) - 1) ** 2).mean() + (gt * d).sum()
+        return torch.autograd.grad(loss, [t, w])
+
+    ref = second_order(lambda p, t: reference.hash_encode(p, t, resolution, dense))
+    got = second_order(lambda p, t: fast.hash_encode(p, t, resolution, dense))
+    for a, b, name in zip(got, ref, ("d_table", "d_mlp")):
+        assert b.abs().sum() > 0, name
+        assert_rel(a, b, 1e-5)
+
+
 def test_empty_batch_and_availability(fast):
     resolution, dense, table = grid_setup(levels=2, log2=8, base=4, finest=8)
     out = fast.hash_encode(torch.zeros(0, 3), table, resolution, dense)
@@ -211,6 +239,19 @@ for dtype, tol in ((torch.float32, 1e-5), (torch.float16, 1e-3)):
         for a, b in zip(got, exact):
             err = ((a.double() - b.double()).norm() / b.double().norm()).item()
             assert err < tol, (dtype, scatter, err)
+# second order (NeuS' eikonal loss): gradients to the tables and to an MLP behind d out
+mlp = torch.randn(12, 4, device="cuda") * 0.5
+c = torch.randn(5000, 3, device="cuda")
+table = torch.randn(6, 2**14, 2, device="cuda")
+def eikonal(fn):
+    t, w = table.clone().requires_grad_(), mlp.clone().requires_grad_()
+    p = torch.rand(5000, 3, device="cuda", generator=torch.Generator("cuda").manual_seed(1)).requires_grad_()
+    sdf = torch.tanh(fn(p, t, res, dense) @ w).sum(-1)
+    (gx,) = torch.autograd.grad(sdf.sum(), p, create_graph=True)
+    return torch.autograd.grad((gx * c).sum() + ((gx.norm(dim=-1) - 1) ** 2).mean(), [t, w])
+for a, b in zip(eikonal(fast.hash_encode), eikonal(reference.hash_encode)):
+    err = ((a.double() - b.double()).norm() / b.double().norm()).item()
+    assert err < 1e-5, ("second order", err)
 print("cuda kernels match")
 """
 

@@ -22,9 +22,11 @@ Accumulation is in float32 for every table dtype; a float16 table gets its gradi
 float32 buffer cast once at the end. The ``x`` gradient is float32, cast to ``x``'s dtype.
 
 Second order (a backward called with ``create_graph=True``, e.g. NeuS' eikonal loss with
-analytic gradients): the backward then differentiates the PyTorch reference instead of running
-the kernels, so the gradient of the gradient is exact and autograd builds the graph it needs;
-first-order calls (NeRF, NeuS with numerical gradients) take the kernels.
+analytic gradients): the backward is itself a differentiable function (``HashEncodeBackward``)
+whose backward runs a third kernel: each corner weight differentiated along d loss / d (x
+gradient) gives the gradients to the tables and to the incoming d out. The second derivative
+with respect to ``x`` is not computed (None): NeuS differentiates with respect to a fresh leaf
+``x`` that carries no parameters, so every parameter's gradient is exact.
 
 Integer arithmetic: for a power-of-two ``T`` (the only size ``HashGrid`` makes) indices are
 computed in wrapping uint32 arithmetic, whose low bits equal the reference's int64 hash modulo
@@ -309,6 +311,44 @@ if _TRITON:
             tl.store(gxo + 2, tl.sum(gpz * resf[None, :], axis=1), mask=nmask)
 
     @triton.jit
+    def _encode_bwd2(x_ptr, table_ptr, res_ptr, dense_ptr, gout_ptr, v_ptr, ggout_ptr, gtable_ptr, N, T,
+                     L: tl.constexpr, LG: tl.constexpr, F: tl.constexpr, POW2: tl.constexpr, BIG: tl.constexpr,
+                     BLOCK: tl.constexpr, GOUT_GRAD: tl.constexpr, TABLE_GRAD: tl.constexpr,
+                     EVICT: tl.constexpr):
+        """Second order: the backward of the x gradient. With v = d loss / d (x gradient) and each
+        corner's weight differentiated along v, s = N_l * <v, d w / d p>:
+        d loss / d (d out) = sum over corners of s * row (GOUT_GRAD), and
+        d loss / d table[row] += s * d out (TABLE_GRAD, per-element atomics). Feature program_id(2)."""
+        n, nmask, lv, mask2, resf, stride, dense, ix, iy, iz, fx, fy, fz, level_base = _setup(
+            x_ptr, res_ptr, dense_ptr, T, N, L, LG, BIG, BLOCK, EVICT)
+        f = tl.program_id(2)
+        vx = tl.load(v_ptr + n * 3 + 0, mask=nmask, other=0.0)[:, None] * resf[None, :]
+        vy = tl.load(v_ptr + n * 3 + 1, mask=nmask, other=0.0)[:, None] * resf[None, :]
+        vz = tl.load(v_ptr + n * 3 + 2, mask=nmask, other=0.0)[:, None] * resf[None, :]
+        feature = n[:, None] * (L * F) + lv[None, :] * F + f
+        g = tl.load(gout_ptr + feature, mask=mask2, other=0.0)
+        acc = tl.zeros([BLOCK, LG], dtype=tl.float32)
+        for c in tl.static_range(8):
+            cx = (c >> 2) & 1
+            cy = (c >> 1) & 1
+            cz = c & 1
+            wx = fx if cx else 1.0 - fx
+            wy = fy if cy else 1.0 - fy
+            wz = fz if cz else 1.0 - fz
+            sx = 1.0 if cx else -1.0
+            sy = 1.0 if cy else -1.0
+            sz = 1.0 if cz else -1.0
+            s = sx * vx * (wy * wz) + sy * vy * (wx * wz) + sz * vz * (wx * wy)
+            key = level_base[None, :] + _level_rows(ix + cx, iy + cy, iz + cz, stride[None, :], dense[None, :],
+                                                    T, POW2)
+            if GOUT_GRAD:
+                acc += s * tl.load(table_ptr + key * F + f, mask=mask2, other=0.0).to(tl.float32)
+            if TABLE_GRAD:
+                tl.atomic_add(gtable_ptr + key * F + f, s * g, mask=mask2, sem="relaxed")
+        if GOUT_GRAD:
+            tl.store(ggout_ptr + feature, acc, mask=mask2)
+
+    @triton.jit
     def _add_segments(a, fa, b, fb):
         """Segmented-sum combine: a run restarts where the right operand starts a segment."""
         return tl.where(fb != 0, b, a + b), fa | fb
@@ -448,8 +488,70 @@ def encode_backward(x: torch.Tensor, table: torch.Tensor, resolution: torch.Tens
     return gx, gtable
 
 
+def encode_backward_backward(x: torch.Tensor, table: torch.Tensor, resolution: torch.Tensor, dense: torch.Tensor,
+                             grad_out: torch.Tensor, grad_gx: torch.Tensor, gout_grad: bool = True,
+                             table_grad: bool = True, block: int = 64, levels_per_program: int = 4,
+                             num_warps: int = 4) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """Backward of ``encode_backward``'s x gradient: given ``grad_gx`` = d loss / d gx (N, 3),
+    returns d loss / d grad_out (N, L * F) float32 and d loss / d table (L, T, F) in the table's
+    dtype. The term d loss / d x (second derivatives of the weights) is not computed: callers
+    differentiate with respect to a fresh leaf ``x`` that carries no parameters (NeuS)."""
+    n = x.shape[0]
+    levels, size, features = table.shape
+    x = x.contiguous()
+    table = table.contiguous()
+    res32, dense32, meta = _launch_args(x, table, resolution, dense)
+    meta = {"L": levels, "F": features, "POW2": meta["POW2"], "BIG": meta["BIG"],
+            "LG": min(_pow2(levels), levels_per_program)}
+    ggout = torch.empty(n, levels * features, device=x.device, dtype=torch.float32) if gout_grad else None
+    gtable = torch.zeros(table.shape, device=x.device, dtype=torch.float32) if table_grad else None
+    if n and (gout_grad or table_grad):
+        dummy = grad_gx
+        _encode_bwd2[(triton.cdiv(n, block), triton.cdiv(levels, meta["LG"]), features)](
+            x, table, res32, dense32, grad_out.to(torch.float32).contiguous(),
+            grad_gx.to(torch.float32).contiguous(), ggout if ggout is not None else dummy,
+            gtable if gtable is not None else dummy, n, size, BLOCK=block, GOUT_GRAD=gout_grad,
+            TABLE_GRAD=table_grad, num_warps=num_warps, EVICT="", enable_fp_fusion=False, **meta)
+    if gtable is not None and gtable.dtype != table.dtype:
+        gtable = gtable.to(table.dtype)
+    return ggout, gtable
+
+
+# How a backward with create_graph=True is differentiated: "kernel" (HashEncodeBackward) or
+# "reference" (autograd through the PyTorch reference); see benchmarks/RESULTS.md for which is faster.
+SECOND_ORDER: Literal["kernel", "reference"] = "kernel"
+
+
+class HashEncodeBackward(torch.autograd.Function):
+    """The kernels' first-order backward as a differentiable function of (table, grad_out): what
+    a backward with ``create_graph=True`` (NeuS' eikonal loss) builds its graph from."""
+
+    @staticmethod
+    def forward(ctx, x, table, resolution, dense, grad_out, scatter, need_x, need_table):
+        ctx.save_for_backward(x, table, resolution, dense, grad_out)
+        gx, gtable = encode_backward(x, table, resolution, dense, grad_out, x_grad=need_x,
+                                     table_grad=need_table, scatter=scatter)
+        return gx, gtable
+
+    @staticmethod
+    def backward(ctx, grad_gx, grad_gtable):
+        x, table, resolution, dense, grad_out = ctx.saved_tensors
+        need_table, need_gout = ctx.needs_input_grad[1], ctx.needs_input_grad[4]
+        d_gout = d_table = None
+        if grad_gx is not None and (need_table or need_gout):
+            d_gout, d_table = encode_backward_backward(x, table, resolution, dense, grad_out, grad_gx,
+                                                       gout_grad=need_gout, table_grad=need_table)
+        if grad_gtable is not None and need_gout:
+            # gtable = sum of grad_out * w over the corners: its adjoint is the forward encoding
+            extra = encode_forward(x, grad_gtable.to(table.dtype), resolution, dense).float()
+            d_gout = extra if d_gout is None else d_gout + extra
+        if d_gout is not None:
+            d_gout = d_gout.to(grad_out.dtype)
+        return None, d_table, None, None, d_gout, None, None, None
+
+
 class HashEncode(torch.autograd.Function):
-    """Autograd wrapper: Triton forward and first-order backward; reference for second order."""
+    """Autograd wrapper: Triton forward, backward and (for create_graph) second-order backward."""
 
     @staticmethod
     def forward(ctx, x, table, resolution, dense, scatter):
@@ -461,7 +563,7 @@ class HashEncode(torch.autograd.Function):
     def backward(ctx, grad_out):
         x, table, resolution, dense = ctx.saved_tensors
         need_x, need_table = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
-        if torch.is_grad_enabled():
+        if torch.is_grad_enabled() and SECOND_ORDER == "reference":
             # create_graph=True: differentiate the reference so the result is itself differentiable
             inputs = [t for t, need in ((x, need_x), (table, need_table)) if need]
             with torch.enable_grad():
@@ -469,9 +571,12 @@ class HashEncode(torch.autograd.Function):
                 grads = list(torch.autograd.grad(out, inputs, grad_out, create_graph=True))
             gx = grads.pop(0) if need_x else None
             gtable = grads.pop(0) if need_table else None
-            return gx, gtable, None, None, None
-        gx, gtable = encode_backward(x, table, resolution, dense, grad_out, x_grad=need_x,
-                                     table_grad=need_table, scatter=ctx.scatter)
+        elif torch.is_grad_enabled():  # create_graph=True: the result must itself be differentiable
+            gx, gtable = HashEncodeBackward.apply(x, table, resolution, dense, grad_out, ctx.scatter,
+                                                  need_x, need_table)
+        else:
+            gx, gtable = encode_backward(x, table, resolution, dense, grad_out, x_grad=need_x,
+                                         table_grad=need_table, scatter=ctx.scatter)
         return gx, gtable, None, None, None
 
 

@@ -1,0 +1,54 @@
+"""Time NeuS' second-order step through the hash encoding: forward, x gradient with
+create_graph=True, eikonal loss, backward to the tables and an MLP behind d out.
+
+    python benchmarks/second_order_bench.py [--points 262144]
+
+Compares hashgrid_triton.SECOND_ORDER "kernel" (the Triton second-order kernel) with
+"reference" (autograd through the PyTorch reference inside the backward) and the pure
+reference, on issue 8's configuration (16 levels, 2 features, 2^19 rows). Needs CUDA.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+
+import torch
+import triton.testing
+
+from meshcast.fields import hashgrid as reference
+from meshcast.fields import hashgrid_triton as fast
+from meshcast.fields.config import HashGridConfig
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--points", type=int, default=2**18)
+    args = parser.parse_args()
+    cfg = HashGridConfig()
+    res = torch.tensor(cfg.resolutions(), device="cuda")
+    dense = (res + 1) ** 3 <= 2**cfg.log2_table_size
+    table = (torch.rand(cfg.levels, 2**cfg.log2_table_size, 2, device="cuda") - 0.5).requires_grad_()
+    mlp = (torch.randn(cfg.output_dim, 64, device="cuda") * 0.1).requires_grad_()
+    x0 = torch.rand(args.points, 3, device="cuda")
+
+    def step(encode):
+        x = x0.clone().requires_grad_()
+        sdf = torch.tanh(encode(x, table, res, dense) @ mlp).sum(-1)
+        (gx,) = torch.autograd.grad(sdf.sum(), x, create_graph=True)
+        loss = sdf.abs().mean() + ((gx.norm(dim=-1) - 1) ** 2).mean()
+        loss.backward()
+
+    rows = {}
+    for name, mode, encode in (("triton, second-order kernel", "kernel", fast.hash_encode),
+                               ("triton, reference inside the backward", "reference", fast.hash_encode),
+                               ("pytorch reference", None, reference.hash_encode)):
+        if mode:
+            fast.SECOND_ORDER = mode
+        ms = triton.testing.do_bench(lambda: step(encode), rep=300)
+        rows[name] = {"ms": round(ms, 3), "samples_per_s": args.points / ms * 1e3}
+        print(f"{name:40s} {ms:8.3f} ms  {args.points / ms * 1e3:.3g} samples/s", flush=True)
+    print(json.dumps({"gpu": torch.cuda.get_device_name(0), "points": args.points, "rows": rows}))
+
+
+if __name__ == "__main__":
+    main()
