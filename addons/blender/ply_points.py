@@ -50,3 +50,10 @@ def read_ply_points(path: str | Path) -> tuple[list[tuple[float, float, float]],
         scale = 255.0 if dict(props)["red"] in "bBhHiI" else 1.0
         colors = [(r[rgb[0]] / scale, r[rgb[1]] / scale, r[rgb[2]] / scale) for r in rows]
     return positions, colors
+
+
+def srgb_to_linear(value: float) -> float:
+    """One sRGB-encoded channel in [0, 1] to scene-linear (what float colour attributes hold):
+    PLY colours are sRGB bytes, as Blender's own PLY importer assumes."""
+    return value / 12.92 if value <= 0.04045 else ((value + 0.055) / 1.055) ** 2.4
+

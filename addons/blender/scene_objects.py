@@ -181,7 +181,7 @@ def _points_group(radius: float) -> bpy.types.NodeTree:
 
 def make_points_object(path: Path, collection, root, radius: float) -> bpy.types.Object:
     from .materials import attribute_material
-    from .ply_points import read_ply_points
+    from .ply_points import read_ply_points, srgb_to_linear
 
     positions, colors = read_ply_points(path)
     mesh = bpy.data.meshes.new("sparse points")
@@ -189,7 +189,7 @@ def make_points_object(path: Path, collection, root, radius: float) -> bpy.types
     mesh.vertices.foreach_set("co", [v for p in positions for v in p])
     if colors:
         attribute = mesh.color_attributes.new("Col", "FLOAT_COLOR", "POINT")
-        attribute.data.foreach_set("color", [v for c in colors for v in (*c, 1.0)])
+        attribute.data.foreach_set("color", [v for c in colors for v in (*map(srgb_to_linear, c), 1.0)])
         mesh.materials.append(attribute_material("meshcast points", "Col"))
     mesh.update()
     obj = bpy.data.objects.new("sparse points", mesh)

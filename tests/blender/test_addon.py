@@ -144,6 +144,38 @@ def test_region_save_and_reopen_round_trip(addon, tmp_path):
     assert tuple(region.box.scale) == pytest.approx((0.5, 0.4, 0.3), abs=1e-6)
 
 
+def test_sparse_points_open_with_colours_and_fit_the_region(addon, tmp_path):
+    """points.ply as meshcast prepare writes it: one point per vertex under the scene root, at
+    the file's coordinates, with its colour (sRGB bytes to scene-linear, as Blender's PLY importer
+    does for meshes); Fit to Points uses them."""
+    np = pytest.importorskip("numpy")
+    pipeline = pytest.importorskip("meshcast.prepare.pipeline")
+    from meshcast_blender import region_fit
+
+    path = _synthetic_scene(tmp_path)
+    rng = np.random.default_rng(3)
+    xyz = rng.normal(size=(200, 3)) * [0.3, 0.2, 0.1] + [0.1, -0.2, 0.4]
+    rgb = rng.integers(0, 256, size=(200, 3)).astype(np.uint8)
+    pipeline._write_points(path.parent / "points.ply", xyz, rgb)
+    assert bpy.ops.meshcast.open_scene(filepath=str(path)) == {"FINISHED"}
+    root = bpy.context.scene.meshcast.capture.root
+    root.location = (1.0, 2.0, 3.0)  # points move with the capture
+    bpy.context.view_layer.update()
+    (points,) = [o for o in root.children if o.name.startswith("sparse points")]
+    assert len(points.data.vertices) == 200
+    got = np.array([tuple(root.matrix_world.inverted() @ (points.matrix_world @ v.co)) for v in points.data.vertices])
+    np.testing.assert_allclose(got, xyz, atol=1e-5)
+    colours = np.array([tuple(c.color)[:3] for c in points.data.color_attributes["Col"].data])
+    srgb = rgb / 255.0
+    linear = np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
+    np.testing.assert_allclose(colours, linear, atol=1e-5)
+    assert bpy.ops.meshcast.fit_region(source="POINTS") == {"FINISHED"}
+    center, radius = region_fit.sphere_from_points(xyz.tolist())
+    sphere = bpy.context.scene.meshcast.region.sphere
+    assert tuple(root.matrix_world.inverted() @ sphere.matrix_world.translation) == pytest.approx(center, abs=1e-4)
+    assert sphere.scale[0] == pytest.approx(radius, rel=1e-4)
+
+
 @pytest.mark.parametrize("fmt", ["ply", "obj", "glb"])
 def test_imported_mesh_lands_in_scene_coordinates(addon, tmp_path, fmt):
     """meshcast's own exporter writes an asymmetric tetrahedron; the add-on imports it under a
