@@ -156,3 +156,12 @@ def test_posix_command_string_runs_without_a_shell_interpretation(tmp_path):
     subprocess.run(["/bin/sh", "-c", commands.join_command(argv, "linux")], check=True)
     assert marker.read_text() == "ok"
     assert not (tmp_path.parent / "pwned").exists() and not (tmp_path / "pwned").exists()
+
+
+def test_prepare_frame_rate_replaces_the_frame_count():
+    settings = read_settings("prepare", {"fps": "2.5", "frames": 90})
+    args = commands.build_command(settings, "cap.mp4", "sc")
+    assert args == ["prepare", "cap.mp4", "--out", "sc", "--fps", "2.5"]
+    assert parse_with_meshcast(args).fps == 2.5  # and meshcast's parser takes it
+    with pytest.raises(SettingsError, match="fps: must be greater than 0"):
+        read_settings("prepare", {"fps": "0"})

@@ -24,7 +24,11 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, required=True, help="scene folder to create")
     parser.add_argument("--mode", choices=["object", "scene"], default="object",
                         help="object: a sphere around the central object (default); scene: a sphere holding the cameras")
-    parser.add_argument("--frames", type=int, default=150, help="video: frames to keep (default 150)")
+    rate = parser.add_mutually_exclusive_group()
+    rate.add_argument("--frames", type=int, default=150,
+                      help="video: frames to keep, the sharpest of as many equal windows (default 150)")
+    rate.add_argument("--fps", type=float, default=None,
+                      help="video: keep the sharpest frame of every 1/FPS seconds instead (e.g. 2)")
     parser.add_argument("--max-size", type=int, default=1600,
                         help="longest image side in pixels (default 1600; 0 keeps the original size)")
     parser.add_argument("--matcher", choices=["auto", "exhaustive", "sequential"], default="auto",
@@ -46,8 +50,10 @@ def run(args: argparse.Namespace, reporter: Reporter) -> dict[str, Any]:
 
     if args.frames < 3:
         raise UsageError("--frames must be at least 3")
+    if args.fps is not None and args.fps <= 0:
+        raise UsageError("--fps must be above 0", hint="e.g. --fps 2 keeps two frames per second of video")
     settings = PrepareSettings(
-        mode=args.mode, frames=args.frames, max_size=args.max_size or None, overwrite=args.overwrite,
+        mode=args.mode, frames=args.frames, fps=args.fps, max_size=args.max_size or None, overwrite=args.overwrite,
         keep_inputs=args.keep_inputs,
         sfm=SfmSettings(matcher=args.matcher, camera=args.camera, camera_model=args.camera_model),
     )

@@ -94,8 +94,10 @@ def _video_reader(path: Path):
         raise BadInputError(f"{path}: cannot open video ({exc})", code="input.video_unreadable") from exc
 
 
-def ingest_video(path: Path, out: Path, frames: int, max_size: int | None, reporter: Reporter) -> Ingested:
-    """Split the video into ``frames`` equal windows and keep the sharpest frame of each."""
+def ingest_video(path: Path, out: Path, frames: int, max_size: int | None, reporter: Reporter,
+                 fps: float | None = None) -> Ingested:
+    """Keep the sharpest frame of each window: ``frames`` equal windows over the video, or with
+    ``fps`` one window per 1/fps seconds of video."""
     from PIL import Image
 
     reader = _video_reader(path)
@@ -103,13 +105,27 @@ def ingest_video(path: Path, out: Path, frames: int, max_size: int | None, repor
         total = reader.count_frames()
     except (OSError, RuntimeError, ValueError):  # some containers do not say; decode everything
         total = 0
-    windows = max(1, min(frames, total)) if total else frames
+    if fps:
+        video_fps = float(reader.get_meta_data().get("fps") or 0.0)
+        if video_fps <= 0:
+            reader.close()
+            raise BadInputError(f"{path}: the video does not say its frame rate, so --fps cannot be used",
+                                hint="use --frames N instead", code="input.video_no_fps")
+        per_window = max(1.0, video_fps / fps)
+
+        def window_of(index: int) -> int:
+            return int(index // per_window)
+    else:
+        windows = max(1, min(frames, total)) if total else frames
+
+        def window_of(index: int) -> int:
+            return index * windows // total if total else index % windows
     best: dict[int, tuple[float, np.ndarray]] = {}
     decoded = 0
     try:
         for index, rgb in enumerate(reader):
             decoded += 1
-            window = index * windows // total if total else index % windows
+            window = window_of(index)
             score = sharpness(rgb)
             if window not in best or score > best[window][0]:
                 best[window] = (score, np.asarray(rgb))

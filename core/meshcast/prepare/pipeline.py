@@ -33,6 +33,7 @@ Mode = Literal["object", "scene"]
 class PrepareSettings:
     mode: Mode = "object"
     frames: int = 150  # video: frames kept (the sharpest of equal windows)
+    fps: float | None = None  # video: instead of frames, one frame per 1/fps seconds
     max_size: int | None = 1600  # longest image side in pixels; None keeps the original size
     sfm: SfmSettings = field(default_factory=SfmSettings)
     overwrite: bool = False
@@ -88,7 +89,7 @@ def _finish_scene(tmp: Path, undistorted: Path, mode: Mode, info: dict[str, Any]
 
 def _ingest(source: Path, work: Path, settings: PrepareSettings, reporter: Reporter) -> Ingested:
     if is_video(source):
-        return ingest_video(source, work / "input", settings.frames, settings.max_size, reporter)
+        return ingest_video(source, work / "input", settings.frames, settings.max_size, reporter, fps=settings.fps)
     if source.is_dir():
         return ingest_photos(source, work / "input", settings.max_size, reporter)
     raise BadInputError(f"{source}: not a video file (.mp4, .mov, ...) or a folder of photos",

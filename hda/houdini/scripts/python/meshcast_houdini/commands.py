@@ -64,7 +64,10 @@ def _text(value: object) -> str:
 def _prepare_args(s: PrepareSettings, source: str, target: str) -> list[str]:
     args = ["prepare", source, "--out", target]
     _option(args, "--mode", s.mode, "object")
-    _option(args, "--frames", s.frames, 150)
+    if s.fps is not None:  # the CLI takes one of the two
+        _option(args, "--fps", s.fps)
+    else:
+        _option(args, "--frames", s.frames, 150)
     _option(args, "--max-size", s.max_size, 1600)
     _option(args, "--matcher", s.matcher, "auto")
     _option(args, "--camera", s.camera, "auto")

@@ -81,6 +81,9 @@ PARMS: dict[Kind, tuple[Parm, ...]] = {
              "object: a sphere around the central object; scene: a sphere holding the cameras.",
              ("object", "scene")),
         Parm("frames", "Video Frames", "int", 150, "Video: frames to keep."),
+        Parm("fps", "Video Frame Rate", "string", "",
+             "Video: keep the sharpest frame of every 1/rate seconds instead of Video Frames "
+             "(e.g. 2). Empty: use Video Frames."),
         Parm("max_size", "Max Image Size", "int", 1600,
              "Longest image side in pixels; 0 keeps the original size."),
         Parm("matcher", "Matcher", "menu", "auto",

@@ -41,6 +41,7 @@ class EnvironmentSettings:
 class PrepareSettings(JobSettings):
     mode: str = "object"
     frames: int = 150
+    fps: float | None = None
     max_size: int = 1600
     matcher: str = "auto"
     camera: str = "auto"
@@ -106,10 +107,10 @@ _MINIMUM: dict[str, float] = {
     "batch_rays": 16, "data_max_size": 8, "samples": 4, "importance": 0, "orbit": 0,
     "max_size": 0, "tau": 0.0,
 }
-_POSITIVE = {"max_seconds", "tau"}
+_POSITIVE = {"max_seconds", "tau", "fps"}
 # String parameters that hold an optional number (empty: the preset's or the CLI's default).
 _OPTIONAL_INTS = {"max_steps", "batch_rays", "seed", "data_max_size", "samples", "importance"}
-_OPTIONAL_FLOATS = {"max_seconds", "level"}
+_OPTIONAL_FLOATS = {"max_seconds", "level", "fps"}
 
 
 def read_settings(kind: Kind, values: Mapping[str, Value]) -> NodeSettings:
