@@ -30,11 +30,13 @@ class PrepareOptions:
     matcher: str = "auto"  # auto | exhaustive | sequential
     max_size: int = 1600  # px, 0 keeps the original size
     frames: int = 150  # video frames to keep
+    fps: float = 0.0  # > 0: the sharpest frame of every 1/fps seconds instead of ``frames``
 
 
 def prepare_argv(python: str, o: PrepareOptions) -> list[str]:
+    rate = ["--fps", repr(float(o.fps))] if o.fps > 0 else ["--frames", str(o.frames)]
     return meshcast_argv(python, "prepare", o.input, "--out", o.out, "--mode", o.mode, "--matcher", o.matcher,
-                         "--max-size", str(o.max_size), "--frames", str(o.frames), "--quiet")
+                         "--max-size", str(o.max_size), *rate, "--quiet")
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,8 @@ class MESHCAST_OT_prepare(Operator):
             return {"CANCELLED"}
         out = _abspath(capture.prepare_out)
         options = commands.PrepareOptions(input=str(_abspath(capture.input_path)), out=str(out), mode=capture.mode,
-                                          matcher=capture.matcher, max_size=capture.max_size, frames=capture.frames)
+                                          matcher=capture.matcher, max_size=capture.max_size, frames=capture.frames,
+                                          fps=capture.fps)
         log = out.parent / f"{out.name}_prepare.events.jsonl"
         argv = commands.with_events(commands.prepare_argv(python, options), log)
         return run_job(self, context, "prepare", argv, functools.partial(_open_after_job, str(out)), str(log))

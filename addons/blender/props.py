@@ -46,6 +46,9 @@ class MESHCAST_PG_capture(PropertyGroup):
     matcher: EnumProperty(name="Matcher", items=[(m, m.title(), "") for m in ("auto", "exhaustive", "sequential")])
     max_size: IntProperty(name="Max size (px)", default=1600, min=0, description="Longest image side; 0 keeps it")
     frames: IntProperty(name="Video frames", default=150, min=3)
+    fps: FloatProperty(name="Frames per second", default=0.0, min=0.0,
+                       description="Video: the sharpest frame of every 1/fps seconds instead of a frame count; "
+                                   "0 uses Video frames")
     scene_path: StringProperty(name="Scene", subtype="FILE_PATH",
                                description="transforms.json, a NeRF-synthetic folder or a COLMAP model")
     images: EnumProperty(name="Images", items=[("NONE", "None", "Cameras only"),

@@ -154,6 +154,17 @@ def test_commands_are_argument_lists(tmp_path):
     assert extract[extract.index("--format") + 1] == "glb"
 
 
+def test_prepare_command_takes_a_count_or_a_rate():
+    """The add-on's prepare argument list, parsed by meshcast's own parser (when installed)."""
+    count = commands.prepare_argv("py", commands.PrepareOptions(input="v.mp4", out="/s", frames=90))
+    rate = commands.prepare_argv("py", commands.PrepareOptions(input="v.mp4", out="/s", frames=90, fps=2.0))
+    assert count[count.index("--frames") + 1] == "90" and "--fps" not in count
+    assert rate[rate.index("--fps") + 1] == "2.0" and "--frames" not in rate
+    cli = pytest.importorskip("meshcast.cli")
+    args = cli.build_parser(["prepare"]).parse_args(rate[3:])
+    assert (args.fps, args.out.as_posix()) == (2.0, "/s")
+
+
 def test_job_view_from_events():
     assert job_view.view_updates({"type": "progress", "stage": "train", "step": 50, "total": 200, "eta_s": 12.5}) \
         == {"stage": "train", "step": 50, "total": 200, "progress": 0.25, "eta_s": 12.5}
