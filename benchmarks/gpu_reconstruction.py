@@ -2,7 +2,7 @@
 extraction time and memory. Prints a table and writes results JSON and pictures to --out.
 
   python benchmarks/gpu_reconstruction.py lego-nerf --data DATA --out OUT --seconds 60 300
-  python benchmarks/gpu_reconstruction.py lego-neus --data DATA --out OUT --seconds 240 --extract 512 2048
+  python benchmarks/gpu_reconstruction.py lego-neus --data DATA --out OUT --seconds 30 60 120 300 --extract 512 2048
   python benchmarks/gpu_reconstruction.py fox --data DATA --out OUT --seconds 300 [--scene PREPARED_FOX]
   python benchmarks/gpu_reconstruction.py capture --data DATA --out OUT --scene SCENE --reference REF --mesh MESH --seconds 60 120
 
@@ -100,24 +100,29 @@ def silhouette_iou(mesh_v, mesh_f, scene, n_views: int, out: Path, name: str) ->
 
 
 def lego_neus(args) -> list[dict]:
+    """One NeuS run per budget in --seconds: silhouette IoU of its mesh at the first --extract
+    resolution; the last budget's run is also extracted (timed) at every --extract resolution."""
     from meshcast.mesh.export import write_mesh
     from meshcast.scene import load_scene
 
-    run = args.out / "lego_neus"
-    result = train(args.data / "lego_400", run, "neus", args.seconds[0], args.train_args)
-    rows = [{"task": "lego neus", "train_s": args.seconds[0], "steps": result["steps"], "val_psnr": result["val_psnr"],
-             "samples_per_s": result["samples_per_s_median"]}]
-    print(rows[-1], flush=True)
     scene = load_scene(args.data / "lego_400")
-    for res in args.extract:
-        ex = extract_timed(run, res, 128, args.out)
-        mesh = ex.pop("mesh")
-        row = {"task": "extract lego neus", **ex}
-        if res == args.extract[0]:
-            row["silhouette_iou"] = round(silhouette_iou(mesh["vertices"], mesh["faces"], scene, args.iou_views, args.out, "lego_neus"), 4)
-            write_mesh(args.out / "lego_neus_mesh.ply", mesh["vertices"], mesh["faces"])
-        rows.append(row)
-        print(row, flush=True)
+    rows = []
+    for seconds in args.seconds:
+        run = args.out / f"lego_neus_{int(seconds)}s"
+        result = train(args.data / "lego_400", run, "neus", seconds, args.train_args)
+        last = seconds == args.seconds[-1]
+        for res in args.extract if last else args.extract[:1]:
+            ex = extract_timed(run, res, 128, args.out)
+            mesh = ex.pop("mesh")
+            row = {"task": "lego neus", "train_s": seconds, "steps": result["steps"], "val_psnr": result["val_psnr"],
+                   "samples_per_s": result["samples_per_s_median"], **ex}
+            if res == args.extract[0]:
+                name = f"lego_neus_{int(seconds)}s"
+                row["silhouette_iou"] = round(silhouette_iou(mesh["vertices"], mesh["faces"], scene, args.iou_views,
+                                                             args.out, name), 4)
+                write_mesh(args.out / f"{name}_mesh.ply", mesh["vertices"], mesh["faces"])
+            rows.append(row)
+            print(row, flush=True)
     return rows
 
 

@@ -86,7 +86,8 @@ def test_video_registers_and_matches_the_true_cameras(orbit, orbit_scene):
 def test_existing_colmap_workspace_is_imported_not_recomputed(orbit_scene, meshcast_argv, tmp_path):
     scene_dir, _ = orbit_scene
     workspace = tmp_path / "workspace"
-    shutil.copytree(scene_dir / "colmap" / "mapper" / "0", workspace / "sparse" / "0")
+    kept = json.loads((scene_dir / "transforms.json").read_text())["meshcast_prepare"]["model"]
+    shutil.copytree(scene_dir / kept, workspace / "sparse" / "0")  # the model prepare kept
     shutil.copytree(scene_dir / "colmap" / "input", workspace / "images")
     proc, events = _prepare(meshcast_argv, str(workspace), "--out", str(tmp_path / "imported"))
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -147,3 +148,14 @@ def test_fox_photos_register_and_match_the_published_poses(shared_data, meshcast
     for name, rot, ctr in zip(cmp.names, cmp.rotation_deg, cmp.center_rel):
         print(f"{name}: rotation {rot:.3f} deg, centre {100 * ctr:.3f}%")
     assert np.median(cmp.rotation_deg) < 2.0 and np.median(cmp.center_rel) < 0.02
+
+
+def test_warnings_in_plain_words():
+    from meshcast.prepare.pipeline import warnings_for
+
+    info = {"images": 60, "registered": 41, "unregistered": [f"f{i}.jpg" for i in range(19)], "unreadable": [],
+            "mean_reprojection_error_px": 0.5, "points": 4000, "model": "colmap/mapper/1", "models": 3}
+    text = " | ".join(warnings_for(info))
+    assert "19 of 60 images did not register (f0.jpg" in text and "try more frames" in text
+    assert "3 separate reconstructions" in text and "colmap/mapper/1" in text
+    assert warnings_for({**info, "unregistered": [], "models": 1}) == []

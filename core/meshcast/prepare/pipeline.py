@@ -107,6 +107,7 @@ def _reconstruct(source: Path, tmp: Path, settings: PrepareSettings, reporter: R
         "registered": len(result.registered), "unregistered": list(result.unregistered),
         "unreadable": list(ingested.skipped), "mean_reprojection_error_px": result.mean_reprojection_error,
         "points": result.points, "matcher": result.matcher, "undistorted_from": result.distortion,
+        "model": f"colmap/{result.model}", "models": result.models,
     }
     return result.model_dir.parent, info
 
@@ -156,6 +157,10 @@ def warnings_for(info: dict[str, Any]) -> list[str]:
         shown = ", ".join(missing[:8]) + (" ..." if len(missing) > 8 else "")
         out.append(f"{len(missing)} of {total} images did not register ({shown}): too little overlap with their "
                    "neighbours or too little texture; try more frames or photos taken closer together")
+    if info.get("models", 1) > 1:
+        out.append(f"the images fell into {info['models']} separate reconstructions; the largest "
+                   f"({info['registered']} images, {info['model']}) was kept and the others are beside it in "
+                   "colmap/mapper: add frames or photos that connect them")
     if info["unreadable"]:
         out.append(f"{len(info['unreadable'])} files could not be read and were skipped: {', '.join(info['unreadable'])}")
     if info["mean_reprojection_error_px"] > 2.0:

@@ -41,6 +41,8 @@ class SfmResult:
     points: int
     distortion: dict  # the camera model and parameters that undistortion removed, per camera id
     matcher: str
+    model: str = "mapper/0"  # the kept (largest) model, relative to the work folder
+    models: int = 1  # how many separate models the mapper made
 
 
 def choose_matcher(setting: Matcher, kind: str, count: int) -> str:
@@ -138,7 +140,8 @@ def run_sfm(images: Path, names: tuple[str, ...], kind: str, work: Path, setting
     pycolmap.undistort_images(undistorted, work / "mapper" / str(best_id), images)
     return SfmResult(model_dir=undistorted / "sparse", image_dir=undistorted / "images", registered=registered,
                      unregistered=unregistered, mean_reprojection_error=error, points=int(best.num_points3D()),
-                     distortion=_distortion(best), matcher=matcher)
+                     distortion=_distortion(best), matcher=matcher, model=f"mapper/{best_id}",
+                     models=len(models))
 
 
 def model_points(model_dir: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
