@@ -1,7 +1,8 @@
 """Render an orbit video of a mesh with Blender (the `bpy` module, Cycles on the CPU), as a phone
 capture would see it: a procedurally textured object (SIFT needs texture), a grey background or
-(``--world textured``, slower to render) textured surroundings at infinity, the camera circling at a fixed elevation. Writes the frames, an MP4 and `reference.json` (the true
-cameras, OpenGL camera-to-world in the mesh's own coordinates) for checking `meshcast prepare`.
+(``--world textured``, slower to render) textured surroundings at infinity, the camera circling
+at a fixed elevation. Writes the frames, an MP4 and `reference.json` (the true cameras, OpenGL
+camera-to-world in the mesh's own coordinates) for checking `meshcast prepare`.
 
     python benchmarks/orbit_capture.py ../shared/data/meshes/stanford-bunny.obj /tmp/bunny_orbit --frames 90 --size 480
 """

@@ -56,4 +56,3 @@ def srgb_to_linear(value: float) -> float:
     """One sRGB-encoded channel in [0, 1] to scene-linear (what float colour attributes hold):
     PLY colours are sRGB bytes, as Blender's own PLY importer assumes."""
     return value / 12.92 if value <= 0.04045 else ((value + 0.055) / 1.055) ** 2.4
-

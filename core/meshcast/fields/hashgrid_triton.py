@@ -500,9 +500,9 @@ def encode_backward_backward(x: torch.Tensor, table: torch.Tensor, resolution: t
     levels, size, features = table.shape
     x = x.contiguous()
     table = table.contiguous()
-    res32, dense32, meta = _launch_args(x, table, resolution, dense)
-    meta = {"L": levels, "F": features, "POW2": meta["POW2"], "BIG": meta["BIG"],
-            "LG": min(_pow2(levels), levels_per_program)}
+    res32, dense32, launch = _launch_args(x, table, resolution, dense)
+    meta = {key: launch[key] for key in ("L", "F", "POW2", "BIG")}  # unpacked tables: no PACK/ELEM
+    meta["LG"] = min(_pow2(levels), levels_per_program)
     ggout = torch.empty(n, levels * features, device=x.device, dtype=torch.float32) if gout_grad else None
     gtable = torch.zeros(table.shape, device=x.device, dtype=torch.float32) if table_grad else None
     if n and (gout_grad or table_grad):
