@@ -42,13 +42,11 @@ def make_inputs(cfg: HashGridConfig, n: int, dtype: torch.dtype, seed: int) -> d
     gen = torch.Generator(device="cuda").manual_seed(seed)
     rows = 2**cfg.log2_table_size
     table = (torch.rand(cfg.levels, rows, cfg.features_per_level, device="cuda", generator=gen) * 2 - 1).to(dtype)
-    res = cfg.resolutions()
     return {
         "x": torch.rand(n, 3, device="cuda", generator=gen),
         "table": table,
         "gout": torch.randn(n, cfg.output_dim, device="cuda", generator=gen).to(dtype),
-        "resolution": torch.tensor(res, device="cuda"),
-        "dense": torch.tensor([(r + 1) ** 3 <= rows for r in res], device="cuda"),
+        "levels": reference.Levels.of(cfg, "cuda"),
     }
 
 
@@ -68,7 +66,7 @@ def grads(fn: Encode, x: torch.Tensor, table: torch.Tensor, gout: torch.Tensor, 
 
 def check(fn: Encode, inp: dict, x_grad: bool) -> dict:
     """Relative errors of output and gradients against the reference with a float64 table."""
-    ref64 = lambda x, t: reference.hash_encode(x, t, inp["resolution"], inp["dense"])
+    ref64 = lambda x, t: reference.hash_encode(x, t, inp["levels"])
     out, g = grads(fn, inp["x"], inp["table"], inp["gout"], x_grad)
     rout, rg = grads(ref64, inp["x"], inp["table"].double(), inp["gout"].double(), x_grad)
     errs = {"out": rel_err(out, rout), "d_table": rel_err(g[0], rg[0])}
@@ -195,7 +193,7 @@ def sweep(inp: dict, rep_ms: int) -> list[dict]:
     """Samples per program, levels per program and warps, forward and table-gradient backward."""
     from triton.testing import do_bench
 
-    args = (inp["x"], inp["table"], inp["resolution"], inp["dense"])
+    args = (inp["x"], inp["table"], inp["levels"])
     rows = []
     for evict in ("", "evict_first"):
         for block in (64, 128):
@@ -269,6 +267,21 @@ def peer_encoder(grid, cfg: HashGridConfig) -> tuple[Encode, torch.Tensor]:
     return encode, enc.embeddings.detach()
 
 
+def tcnn_encoder(cfg: HashGridConfig, dtype: torch.dtype, layout: str) -> Encode:
+    """tiny-cuda-nn's encoding of the same grid: ``layout`` "meshcast" takes (L, T, F) tables and
+    converts them (what ``HashGrid(backend="tcnn")`` does), "native" takes its flat parameters."""
+    import tinycudann
+
+    enc = tinycudann.Encoding(3, reference.tcnn_encoding_config(cfg), dtype=dtype)
+    sizes = cfg.level_sizes()
+
+    def encode(x: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
+        params = reference.to_tcnn_params(table, sizes) if layout == "meshcast" else table
+        return torch.func.functional_call(enc, {"params": params}, (x,))
+
+    return encode
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--samples", type=int, default=2**18)
@@ -293,17 +306,20 @@ def main() -> None:
     print(json.dumps(info), flush=True)
     compiled = torch.compile(reference.hash_encode)
     variants: dict[str, Callable[[dict], Encode]] = {
-        "triton atomic pairs (red.v4+v2)": lambda i: lambda x, t: fast.hash_encode(x, t, i["resolution"], i["dense"],
+        "triton atomic pairs (red.v4+v2)": lambda i: lambda x, t: fast.hash_encode(x, t, i["levels"],
                                                                                 "atomic"),
-        "triton atomic (red.v2)": lambda i: lambda x, t: fast.hash_encode(x, t, i["resolution"], i["dense"],
+        "triton atomic (red.v2)": lambda i: lambda x, t: fast.hash_encode(x, t, i["levels"],
                                                                         "atomic_v2"),
-        "triton atomic (tl.atomic_add)": lambda i: lambda x, t: fast.hash_encode(x, t, i["resolution"], i["dense"],
+        "triton atomic (tl.atomic_add)": lambda i: lambda x, t: fast.hash_encode(x, t, i["levels"],
                                                                                "atomic_scalar"),
-        "triton sort+segment": lambda i: lambda x, t: fast.hash_encode(x, t, i["resolution"], i["dense"], "sort"),
-        "torch eager": lambda i: lambda x, t: reference.hash_encode(x, t, i["resolution"], i["dense"]),
+        "triton sort+segment": lambda i: lambda x, t: fast.hash_encode(x, t, i["levels"], "sort"),
+        "torch eager": lambda i: lambda x, t: reference.hash_encode(x, t, i["levels"]),
     }
     if not args.no_compile:
-        variants["torch.compile"] = lambda i: lambda x, t: compiled(x, t, i["resolution"], i["dense"])
+        variants["torch.compile"] = lambda i: lambda x, t: compiled(x, t, i["levels"])
+    has_tcnn = importlib.util.find_spec("tinycudann") is not None
+    if has_tcnn:
+        variants["tiny-cuda-nn (peer) via HashGrid layout"] = lambda i: tcnn_encoder(cfg, i["table"].dtype, "meshcast")
     sweep_rows = sweep(make_inputs(cfg, n, torch.float32, seed=7), 60) if args.sweep else []
     if sweep_rows:  # time the rest with the fastest launch settings found here
         for key, launch in (("forward_ms", fast.FORWARD_LAUNCH), ("backward_ms", fast.BACKWARD_LAUNCH)):
@@ -334,6 +350,20 @@ def main() -> None:
                     print("FAILED", name, dtype, x_grad, repr(exc)[-3000:], flush=True)
                     continue
                 timings.append({"variant": name, "table": str(dtype).replace("torch.", ""),
+                                "grads": "table+x" if x_grad else "table", **ms,
+                                "samples_per_s": n / (ms["step_ms"] * 1e-3)})
+                print("time", json.dumps(timings[-1]), flush=True)
+    if has_tcnn:  # tiny-cuda-nn on its own flat parameters: no layout conversion in the timing
+        for dtype in (torch.float32, torch.float16):
+            for x_grad in (False, True):
+                inp = make_inputs(cfg, n, dtype, seed=2000 + len(timings))
+                inp["table"] = reference.to_tcnn_params(inp["table"], cfg.level_sizes()).contiguous()
+                try:
+                    ms = bench(tcnn_encoder(cfg, dtype, "native"), inp, x_grad, args.rep_ms)
+                except RuntimeError as exc:
+                    print("tcnn failed", dtype, x_grad, repr(exc)[-500:], flush=True)
+                    continue
+                timings.append({"variant": "tiny-cuda-nn (peer)", "table": str(dtype).replace("torch.", ""),
                                 "grads": "table+x" if x_grad else "table", **ms,
                                 "samples_per_s": n / (ms["step_ms"] * 1e-3)})
                 print("time", json.dumps(timings[-1]), flush=True)

@@ -5,11 +5,13 @@ create_graph=True, eikonal loss, backward to the tables and an MLP behind d out.
 
 Compares hashgrid_triton.SECOND_ORDER "kernel" (the Triton second-order kernel) with
 "reference" (autograd through the PyTorch reference inside the backward) and the pure
-reference, on issue 8's configuration (16 levels, 2 features, 2^19 rows). Needs CUDA.
+reference, and tiny-cuda-nn (when installed) on the same table, on issue 8's configuration
+(16 levels, 2 features, 2^19 rows). Needs CUDA.
 """
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 
 import torch
@@ -25,23 +27,33 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=2**18)
     args = parser.parse_args()
     cfg = HashGridConfig()
-    res = torch.tensor(cfg.resolutions(), device="cuda")
-    dense = (res + 1) ** 3 <= 2**cfg.log2_table_size
+    levels = reference.Levels.of(cfg, "cuda")
     table = (torch.rand(cfg.levels, 2**cfg.log2_table_size, 2, device="cuda") - 0.5).requires_grad_()
     mlp = (torch.randn(cfg.output_dim, 64, device="cuda") * 0.1).requires_grad_()
     x0 = torch.rand(args.points, 3, device="cuda")
 
     def step(encode):
         x = x0.clone().requires_grad_()
-        sdf = torch.tanh(encode(x, table, res, dense) @ mlp).sum(-1)
+        sdf = torch.tanh(encode(x, table, levels) @ mlp).sum(-1)
         (gx,) = torch.autograd.grad(sdf.sum(), x, create_graph=True)
         loss = sdf.abs().mean() + ((gx.norm(dim=-1) - 1) ** 2).mean()
         loss.backward()
 
+    variants = [("triton, second-order kernel", "kernel", fast.hash_encode),
+                ("triton, reference inside the backward", "reference", fast.hash_encode),
+                ("pytorch reference", None, reference.hash_encode)]
+    if importlib.util.find_spec("tinycudann"):
+        import tinycudann
+
+        enc = tinycudann.Encoding(3, reference.tcnn_encoding_config(cfg), dtype=torch.float32)
+
+        def tcnn_encode(x, t, _levels):
+            params = reference.to_tcnn_params(t, cfg.level_sizes())
+            return torch.func.functional_call(enc, {"params": params}, (x,))
+
+        variants.append(("tiny-cuda-nn (HashGrid backend tcnn)", None, tcnn_encode))
     rows = {}
-    for name, mode, encode in (("triton, second-order kernel", "kernel", fast.hash_encode),
-                               ("triton, reference inside the backward", "reference", fast.hash_encode),
-                               ("pytorch reference", None, reference.hash_encode)):
+    for name, mode, encode in variants:
         if mode:
             fast.SECOND_ORDER = mode
         ms = triton.testing.do_bench(lambda: step(encode), rep=300)

@@ -60,22 +60,23 @@ def test_in_a_fresh_process():
 
 
 def grid_setup(levels=4, features=2, log2=10, base=4, finest=64, rows=None):
-    """Resolutions, dense flags and a random table; ``rows`` overrides the (power-of-two) size."""
+    """Level constants and a random table; ``rows`` overrides the (power-of-two) table size."""
     cfg = HashGridConfig(levels=levels, features_per_level=features, log2_table_size=log2,
                          base_resolution=base, finest_resolution=finest)
-    res = cfg.resolutions()
-    size = rows or 2**log2
-    resolution = torch.tensor(res)
-    dense = torch.tensor([(r + 1) ** 3 <= size for r in res])
-    table = torch.randn(levels, size, features)
-    return resolution, dense, table
+    lv = reference.Levels.of(cfg)
+    if rows:
+        size = torch.minimum((lv.resolution**3 + 7) // 8 * 8, torch.tensor(rows))
+        lv = reference.Levels(lv.scale, lv.resolution, size, size < lv.resolution**3)
+    table = torch.randn(levels, rows or 2**log2, features)
+    return lv, table
 
 
-def points(n: int, resolution: torch.Tensor, seed: int = 0) -> torch.Tensor:
-    """Random points plus points exactly on cell borders of every level, and the corners 0 and 1."""
+def points(n: int, lv, seed: int = 0) -> torch.Tensor:
+    """Random points plus points on cell borders of every level, and the corners 0 and 1."""
     gen = torch.Generator().manual_seed(seed)
     x = torch.rand(n, 3, generator=gen)
-    borders = torch.stack([torch.randint(0, int(r) + 1, (3,), generator=gen) / r for r in resolution.tolist()])
+    borders = torch.stack([(torch.randint(1, int(r), (3,), generator=gen) - 0.5) / s
+                           for s, r in zip(lv.scale.tolist(), lv.resolution.tolist())]).clamp(0, 1)
     return torch.cat([x, borders.float(), torch.zeros(1, 3), torch.ones(1, 3), torch.tensor([[0.5, 1.0, 0.0]])])
 
 
@@ -93,26 +94,26 @@ def assert_rel(a: torch.Tensor, b: torch.Tensor, tol: float) -> None:
 
 
 def test_linear_table_interpolates_exactly(fast):
-    # one dense level of resolution 2 whose features are the corner coordinates: x * N exactly
-    res, dense = torch.tensor([2]), torch.tensor([True])
-    table = torch.zeros(1, 27, 3)
+    # one dense level of scale 2 (3 vertices) whose features are the corner coordinates: x * 2 + 0.5
+    lv = reference.Levels(torch.tensor([2.0]), torch.tensor([3]), torch.tensor([32]), torch.tensor([False]))
+    table = torch.zeros(1, 32, 3)
     for i in range(3):
         for j in range(3):
             for k in range(3):
                 table[0, i + 3 * j + 9 * k] = torch.tensor([i, j, k], dtype=torch.float32)
-    x = torch.tensor([[0.1, 0.5, 0.9], [0.25, 0.75, 0.0], [1.0, 1.0, 1.0]])
-    torch.testing.assert_close(fast.hash_encode(x, table, res, dense), x * 2)
+    x = torch.tensor([[0.1, 0.5, 0.7], [0.25, 0.7, 0.0], [0.0, 0.0, 0.0]])
+    torch.testing.assert_close(fast.hash_encode(x, table, lv), x * 2 + 0.5)
 
 
 @pytest.mark.parametrize("scatter", ["atomic", "sort"])
 def test_float32_forward_and_gradients_match_reference(fast, scatter):
     torch.manual_seed(1)
-    resolution, dense, table = grid_setup(levels=5, log2=10, base=4, finest=64)
-    assert dense.any() and not dense.all()  # dense and hashed levels both exercised
-    x = points(40, resolution)
+    lv, table = grid_setup(levels=5, log2=10, base=4, finest=64)
+    assert lv.hashed.any() and not lv.hashed.all()  # dense and hashed levels both exercised
+    x = points(40, lv)
     gout = torch.randn(x.shape[0], table.shape[0] * table.shape[2])
-    ref = encode_and_grads(lambda p, t: reference.hash_encode(p, t, resolution, dense), x, table, gout)
-    got = encode_and_grads(lambda p, t: fast.hash_encode(p, t, resolution, dense, scatter), x, table, gout)
+    ref = encode_and_grads(lambda p, t: reference.hash_encode(p, t, lv), x, table, gout)
+    got = encode_and_grads(lambda p, t: fast.hash_encode(p, t, lv, scatter), x, table, gout)
     for a, b, name in zip(got, ref, ("out", "d_x", "d_table")):
         assert a.dtype == b.dtype and a.shape == b.shape, name
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5 * b.abs().max().item(), msg=name)
@@ -121,37 +122,37 @@ def test_float32_forward_and_gradients_match_reference(fast, scatter):
 @pytest.mark.parametrize("levels, features, levels_per_program", [(3, 1, 2), (3, 4, 4), (5, 3, 2)])
 def test_other_feature_counts_and_level_groups(fast, levels, features, levels_per_program):
     torch.manual_seed(2)
-    resolution, dense, table = grid_setup(levels=levels, features=features, log2=9, base=3, finest=40)
-    x = points(20, resolution, seed=3)
+    lv, table = grid_setup(levels=levels, features=features, log2=9, base=3, finest=40)
+    x = points(20, lv, seed=3)
     gout = torch.randn(x.shape[0], levels * features)
-    _, ref_gx, ref_gt = encode_and_grads(lambda p, t: reference.hash_encode(p, t, resolution, dense), x, table, gout)
-    out = fast.encode_forward(x, table, resolution, dense, block=16, levels_per_program=levels_per_program)
-    gx, gt = fast.encode_backward(x, table, resolution, dense, gout, block=16, levels_per_program=levels_per_program)
-    assert_rel(out, reference.hash_encode(x, table, resolution, dense), 1e-6)
+    _, ref_gx, ref_gt = encode_and_grads(lambda p, t: reference.hash_encode(p, t, lv), x, table, gout)
+    out = fast.encode_forward(x, table, lv, block=16, levels_per_program=levels_per_program)
+    gx, gt = fast.encode_backward(x, table, lv, gout, block=16, levels_per_program=levels_per_program)
+    assert_rel(out, reference.hash_encode(x, table, lv), 1e-6)
     assert_rel(gx, ref_gx, 1e-5)
     assert_rel(gt, ref_gt, 1e-6)
 
 
 def test_table_size_not_a_power_of_two(fast):
     torch.manual_seed(4)
-    resolution, dense, table = grid_setup(levels=3, log2=9, base=4, finest=40, rows=300)
-    x = points(30, resolution, seed=5)
+    lv, table = grid_setup(levels=3, log2=9, base=4, finest=40, rows=300)
+    x = points(30, lv, seed=5)
     gout = torch.randn(x.shape[0], 6)
-    ref = encode_and_grads(lambda p, t: reference.hash_encode(p, t, resolution, dense), x, table, gout)
-    got = encode_and_grads(lambda p, t: fast.hash_encode(p, t, resolution, dense), x, table, gout)
+    ref = encode_and_grads(lambda p, t: reference.hash_encode(p, t, lv), x, table, gout)
+    got = encode_and_grads(lambda p, t: fast.hash_encode(p, t, lv), x, table, gout)
     for a, b in zip(got, ref):
         assert_rel(a, b, 1e-5)
 
 
 def test_float16_tables(fast):
     torch.manual_seed(6)
-    resolution, dense, table = grid_setup(levels=4, log2=10, base=4, finest=64)
+    lv, table = grid_setup(levels=4, log2=10, base=4, finest=64)
     table16 = table.half()
-    x = points(40, resolution, seed=7)
+    x = points(40, lv, seed=7)
     gout = torch.randn(x.shape[0], 8)
-    exact = encode_and_grads(lambda p, t: reference.hash_encode(p, t, resolution, dense), x, table16.float(), gout)
-    ref = encode_and_grads(lambda p, t: reference.hash_encode(p, t, resolution, dense), x, table16, gout.half())
-    got = encode_and_grads(lambda p, t: fast.hash_encode(p, t, resolution, dense), x, table16, gout.half())
+    exact = encode_and_grads(lambda p, t: reference.hash_encode(p, t, lv), x, table16.float(), gout)
+    ref = encode_and_grads(lambda p, t: reference.hash_encode(p, t, lv), x, table16, gout.half())
+    got = encode_and_grads(lambda p, t: fast.hash_encode(p, t, lv), x, table16, gout.half())
     assert got[0].dtype == torch.float16 and got[2].dtype == torch.float16 and got[1].dtype == torch.float32
     for a, r, e, name in zip(got, ref, exact, ("out", "d_x", "d_table")):
         assert_rel(a, e, 1e-3)
@@ -162,7 +163,7 @@ def test_float16_tables(fast):
 def test_second_order_gradient_matches_reference(fast):
     # NeuS' eikonal loss on analytic gradients: a backward through a backward
     torch.manual_seed(8)
-    resolution, dense, table = grid_setup(levels=3, log2=9, base=4, finest=32)
+    lv, table = grid_setup(levels=3, log2=9, base=4, finest=32)
     weights = torch.randn(table.shape[0] * table.shape[2])
     x = torch.rand(25, 3)
 
@@ -174,8 +175,8 @@ def test_second_order_gradient_matches_reference(fast):
         loss = ((grad.norm(dim=-1) - 1) ** 2).mean()
         return loss, torch.autograd.grad(loss, t)[0]
 
-    ref_loss, ref_g = eikonal(lambda p, t: reference.hash_encode(p, t, resolution, dense))
-    loss, g = eikonal(lambda p, t: fast.hash_encode(p, t, resolution, dense))
+    ref_loss, ref_g = eikonal(lambda p, t: reference.hash_encode(p, t, lv))
+    loss, g = eikonal(lambda p, t: fast.hash_encode(p, t, lv))
     torch.testing.assert_close(loss, ref_loss)
     assert g.abs().sum() > 0
     assert_rel(g, ref_g, 1e-5)
@@ -187,8 +188,8 @@ def test_second_order_through_a_network_matches_reference(fast, monkeypatch, fea
     gradients to the tables and to d out, and through the table gradient, match the reference."""
     monkeypatch.setattr(fast, "SECOND_ORDER", mode)
     torch.manual_seed(9)
-    resolution, dense, table = grid_setup(levels=4, features=features, log2=9, base=3, finest=40)
-    x = points(30, resolution, seed=10).clamp(0, 1 - 1e-6)
+    lv, table = grid_setup(levels=4, features=features, log2=9, base=3, finest=40)
+    x = points(30, lv, seed=10).clamp(0, 1 - 1e-6)
     width = table.shape[0] * features
     mlp = torch.randn(width, 4) * 0.5
     c, d = torch.randn(x.shape[0], 3), torch.randn(table.shape)
@@ -202,16 +203,16 @@ def test_second_order_through_a_network_matches_reference(fast, monkeypatch, fea
         loss = (gx * c).sum() + ((gx.norm(dim=-1) - 1) ** 2).mean() + (gt * d).sum()
         return torch.autograd.grad(loss, [t, w])
 
-    ref = second_order(lambda p, t: reference.hash_encode(p, t, resolution, dense))
-    got = second_order(lambda p, t: fast.hash_encode(p, t, resolution, dense))
+    ref = second_order(lambda p, t: reference.hash_encode(p, t, lv))
+    got = second_order(lambda p, t: fast.hash_encode(p, t, lv))
     for a, b, name in zip(got, ref, ("d_table", "d_mlp")):
         assert b.abs().sum() > 0, name
         assert_rel(a, b, 1e-5)
 
 
 def test_empty_batch_and_availability(fast):
-    resolution, dense, table = grid_setup(levels=2, log2=8, base=4, finest=8)
-    out = fast.hash_encode(torch.zeros(0, 3), table, resolution, dense)
+    lv, table = grid_setup(levels=2, log2=8, base=4, finest=8)
+    out = fast.hash_encode(torch.zeros(0, 3), table, lv)
     assert out.shape == (0, 4)
     assert fast.available(torch.zeros(1, 3), table)  # CPU tensors run in the interpreter
     assert not fast.available(torch.zeros(1, 3, dtype=torch.float64), table)
@@ -221,10 +222,12 @@ def test_empty_batch_and_availability(fast):
 CUDA_CHECK = """
 import torch
 from meshcast.fields import hashgrid as reference, hashgrid_triton as fast
+from meshcast.fields.config import HashGridConfig
 assert not fast.interpreting() and fast.available(torch.zeros(1, 3, device="cuda"))
 torch.manual_seed(0)
-res = torch.tensor([16, 30, 58, 111, 212, 406], device="cuda")
-dense = (res + 1) ** 3 <= 2**14
+lv = reference.Levels.of(HashGridConfig(levels=6, log2_table_size=14, base_resolution=16, finest_resolution=406),
+                         "cuda")
+assert lv.hashed.any() and not lv.hashed.all()
 for dtype, tol in ((torch.float32, 1e-5), (torch.float16, 1e-3)):
     for scatter in ("atomic", "atomic_v2", "atomic_scalar", "sort"):
         table = torch.randn(6, 2**14, 2, device="cuda").to(dtype)
@@ -232,7 +235,7 @@ for dtype, tol in ((torch.float32, 1e-5), (torch.float16, 1e-3)):
         gout = torch.randn(5000, 12, device="cuda")
         def run(fn, t):
             p, t = x.clone().requires_grad_(), t.clone().requires_grad_()
-            out = fn(p, t, res, dense)
+            out = fn(p, t, lv)
             return (out,) + torch.autograd.grad(out, [p, t], gout.to(out.dtype))
         exact = run(reference.hash_encode, table.float())
         got = run(lambda *a: fast.hash_encode(*a, scatter=scatter), table)
@@ -246,7 +249,7 @@ table = torch.randn(6, 2**14, 2, device="cuda")
 def eikonal(fn):
     t, w = table.clone().requires_grad_(), mlp.clone().requires_grad_()
     p = torch.rand(5000, 3, device="cuda", generator=torch.Generator("cuda").manual_seed(1)).requires_grad_()
-    sdf = torch.tanh(fn(p, t, res, dense) @ w).sum(-1)
+    sdf = torch.tanh(fn(p, t, lv) @ w).sum(-1)
     (gx,) = torch.autograd.grad(sdf.sum(), p, create_graph=True)
     return torch.autograd.grad((gx * c).sum() + ((gx.norm(dim=-1) - 1) ** 2).mean(), [t, w])
 for a, b in zip(eikonal(fast.hash_encode), eikonal(reference.hash_encode)):

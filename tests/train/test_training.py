@@ -95,3 +95,20 @@ def test_render_frame_shapes_and_world_depth(tiny_scene, tmp_path):
     out = render_frame(loaded, frame.c2w_array(), frame.intrinsics.scaled(0.5))
     assert out["rgb"].shape == (16, 16, 3) and out["opacity"].shape == (16, 16)
     assert out["rgb"].min() >= 0 and out["rgb"].max() <= 1
+
+
+def test_run_from_before_the_tcnn_layout_is_refused_clearly(tiny_scene, tmp_path):
+    """A run trained by meshcast 0.1 (another hash-grid indexing) is not silently decoded wrong."""
+    from meshcast.errors import BadInputError
+    from meshcast.train.run import load_run
+
+    run = tmp_path / "run"
+    train(tiny_config(2), load_scene(tiny_scene), tiny_scene, run, None)
+    assert load_run(run, "cpu").step >= -1  # this version's own run loads
+    config = json.loads((run / "config.json").read_text())
+    config["version"] = "0.1.0"
+    (run / "config.json").write_text(json.dumps(config))
+    with pytest.raises(BadInputError, match="trained by meshcast 0.1.0") as info:
+        load_run(run, "cpu")
+    assert info.value.code == "run.old_layout" and "train it again" in info.value.hint
+

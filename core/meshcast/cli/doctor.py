@@ -71,13 +71,13 @@ def select_paths(packages: dict[str, str | None], cuda: bool) -> dict[str, str]:
     device = "cuda" if cuda else "cpu"
     if not packages.get("torch"):
         return {"training": "unavailable: install torch"}
-    # HashGridConfig.backend "auto": Triton kernels on CUDA when Triton is installed
-    if cuda and packages.get("triton"):
+    # HashGridConfig.backend "auto": tiny-cuda-nn on CUDA when installed, else the Triton kernels
+    if cuda and packages.get("tinycudann"):
+        encoding = "tiny-cuda-nn on CUDA (--model.grid.backend triton or torch for the others)"
+    elif cuda and packages.get("triton"):
         encoding = "Triton kernels on CUDA (--model.grid.backend torch for the PyTorch reference)"
     else:
         encoding = "pytorch reference" + (" on CUDA (pip install triton for the kernels)" if cuda else " on CPU")
-    if cuda and packages.get("tinycudann"):
-        encoding += "; tiny-cuda-nn present but not used by this version"
     return {
         "device": device,
         "hash_encoding": encoding,

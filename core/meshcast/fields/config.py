@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 from typing import Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -15,9 +16,10 @@ class HashGridConfig(BaseModel):
     log2_table_size: int = Field(19, ge=8, le=24, description="log2 of rows per level table T")
     base_resolution: int = Field(16, ge=2, description="coarsest resolution N_min")
     finest_resolution: int = Field(2048, ge=2, description="finest resolution N_max")
-    backend: Literal["auto", "torch", "triton"] = Field(
-        "auto", description="auto: the Triton kernels on CUDA when Triton is installed, else PyTorch; "
-        "torch: always the PyTorch reference; triton: the kernels or an error")
+    backend: Literal["auto", "torch", "triton", "tcnn"] = Field(
+        "auto", description="auto: tiny-cuda-nn on CUDA when it is installed, else the Triton kernels on "
+        "CUDA when Triton is installed, else PyTorch; torch: always the PyTorch reference; triton, tcnn: "
+        "that implementation or an error")
 
     @property
     def growth(self) -> float:
@@ -25,8 +27,21 @@ class HashGridConfig(BaseModel):
             return 1.0
         return math.exp((math.log(self.finest_resolution) - math.log(self.base_resolution)) / (self.levels - 1))
 
+    def scales(self) -> list[float]:
+        """Per level, the factor a point in [0, 1] is multiplied by before 0.5 is added (float32,
+        computed as tiny-cuda-nn does: ``2**(l * log2 b) * N_min - 1``)."""
+        log2_growth = np.float32(math.log2(np.float32(self.growth)))
+        return [float(np.float32(np.exp2(np.float32(level) * log2_growth)) * np.float32(self.base_resolution)
+                      - np.float32(1.0)) for level in range(self.levels)]
+
     def resolutions(self) -> list[int]:
-        return [int(math.floor(self.base_resolution * self.growth**level)) for level in range(self.levels)]
+        """Grid vertices per axis at each level: ``ceil(scale) + 1`` (N_min at level 0, N_max at the last)."""
+        return [math.ceil(s) + 1 for s in self.scales()]
+
+    def level_sizes(self) -> list[int]:
+        """Rows each level uses: its dense grid rounded up to a multiple of 8, at most ``2**log2_table_size``."""
+        table = 2**self.log2_table_size
+        return [min(-(-r**3 // 8) * 8, table) for r in self.resolutions()]
 
     @property
     def output_dim(self) -> int:

@@ -1,23 +1,27 @@
 """Multiresolution hash encoding (Instant-NGP), pure PyTorch reference.
 
-Level ``l`` has resolution ``N_l = floor(N_min * b**l)`` with ``b = exp((ln N_max - ln N_min) /
-(L - 1))``. A point ``x`` in [0, 1]^3 is scaled to ``x * N_l``; the 8 corners of its cell are
-looked up in the level's table of ``2**log2_table_size`` rows of ``features_per_level`` values,
-directly (``i + j (N+1) + k (N+1)^2``) when ``(N_l + 1)^3`` fits in the table, otherwise through the
-spatial hash ``(i * 1) xor (j * 2654435761) xor (k * 805459861) mod T``; features are blended with
-trilinear weights. The meaning of every setting matches tiny-cuda-nn's ``HashGrid`` encoding
-(``n_levels``, ``n_features_per_level``, ``log2_hashmap_size``, ``base_resolution``,
-``per_level_scale = b``; see ``tcnn_encoding_config``); using tiny-cuda-nn itself is not wired
-in yet.
+The function is tiny-cuda-nn's ``HashGrid`` encoding exactly, so that a table trained with either
+evaluates the same with the other. Level ``l`` has the scale ``s_l = N_min * b**l - 1`` with ``b =
+exp((ln N_max - ln N_min) / (L - 1))`` (float32, ``HashGridConfig.scales``) and ``R_l = ceil(s_l) + 1``
+grid vertices per axis. A point ``x`` in [0, 1]^3 becomes ``p = x * s_l + 0.5``; the 8 corners of its
+cell ``floor(p) + {0, 1}^3`` are looked up in the level's ``S_l = min(8 * ceil(R_l^3 / 8), T)`` rows
+(``HashGridConfig.level_sizes``) of ``features_per_level`` values: directly, ``(i + j R + k R^2) mod
+S``, when ``R^3 <= S`` (the 0.5 offset can push a corner to ``R``: it wraps, as in tiny-cuda-nn),
+otherwise through the spatial hash ``((i * 1) xor (j * 2654435761) xor (k * 805459861) mod 2^32) mod
+S``; features are blended with trilinear weights of ``p - floor(p)``. Settings map one to one onto
+tiny-cuda-nn's (``tcnn_encoding_config``); a level's rows are the first ``S_l`` of its ``T``-row
+table here, and consecutive in tiny-cuda-nn's flat parameter vector (``to_tcnn_params``).
 
-``HashGrid`` runs the same function through the Triton kernels of ``hashgrid_triton`` on CUDA
-when Triton is installed (``HashGridConfig.backend``: ``auto`` by default, ``torch`` or
-``triton`` to force one); the kernels match this reference within float32 rounding
-(tests/fields/test_hashgrid_triton.py).
+``HashGrid`` runs this function through tiny-cuda-nn when it is installed and the points are on
+CUDA, else through the Triton kernels of ``hashgrid_triton`` on CUDA when Triton is installed
+(``HashGridConfig.backend``: ``auto`` by default; ``torch``, ``triton`` or ``tcnn`` to force one).
+Both match this reference (tests/fields: the kernels within float32 rounding on any machine,
+tiny-cuda-nn on CUDA within the rounding of its fast-math ``exp2f`` scales).
 """
 from __future__ import annotations
 
 import importlib.util
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -28,37 +32,65 @@ from meshcast.fields.config import HashGridConfig
 PRIMES = (1, 2654435761, 805459861)
 
 
-def corner_indices(cell: torch.Tensor, resolution: torch.Tensor, dense: torch.Tensor, table_size: int) -> torch.Tensor:
+class Levels(NamedTuple):
+    """Per-level constants of a grid: scale (L,) float32, vertices per axis, rows used (int64) and
+    whether the level is hashed (bool)."""
+
+    scale: torch.Tensor
+    resolution: torch.Tensor
+    size: torch.Tensor
+    hashed: torch.Tensor
+
+    @staticmethod
+    def of(config: HashGridConfig, device: torch.device | str | None = None) -> Levels:
+        res = config.resolutions()
+        sizes = config.level_sizes()
+        return Levels(torch.tensor(config.scales(), dtype=torch.float32, device=device),
+                      torch.tensor(res, dtype=torch.int64, device=device),
+                      torch.tensor(sizes, dtype=torch.int64, device=device),
+                      torch.tensor([s < r**3 for r, s in zip(res, sizes)], device=device))
+
+    def to(self, device: torch.device) -> Levels:
+        return Levels(*(t.to(device) for t in self))
+
+
+def corner_indices(cell: torch.Tensor, levels: Levels) -> torch.Tensor:
     """Table rows of integer grid corners.
 
-    cell: (N, L, 8, 3) int64 corner coordinates; resolution, dense: (L,) per level.
-    Returns (N, L, 8) int64 in [0, table_size).
+    cell: (N, L, 8, 3) int64 corner coordinates. Returns (N, L, 8) int64, row < the level's size.
     """
-    stride = (resolution + 1)[None, :, None]
-    direct = cell[..., 0] + cell[..., 1] * stride + cell[..., 2] * stride * stride
-    hashed = (cell[..., 0] * PRIMES[0]) ^ (cell[..., 1] * PRIMES[1]) ^ (cell[..., 2] * PRIMES[2])
-    return torch.where(dense[None, :, None], direct, hashed) % table_size
+    res = levels.resolution[None, :, None]
+    direct = cell[..., 0] + cell[..., 1] * res + cell[..., 2] * res * res
+    hashed = ((cell[..., 0] * PRIMES[0]) ^ (cell[..., 1] * PRIMES[1]) ^ (cell[..., 2] * PRIMES[2])) & 0xFFFFFFFF
+    return torch.where(levels.hashed[None, :, None], hashed, direct) % levels.size[None, :, None]
 
 
 CORNERS = torch.tensor([[i, j, k] for i in (0, 1) for j in (0, 1) for k in (0, 1)], dtype=torch.int64)
 
 
-def hash_encode(x: torch.Tensor, table: torch.Tensor, resolution: torch.Tensor, dense: torch.Tensor) -> torch.Tensor:
+def cell_positions(x: torch.Tensor, levels: Levels) -> torch.Tensor:
+    """(N, 3) points -> (N, L, 3) positions in grid units, ``x * scale + 0.5`` (float32, or float64
+    for float64 points)."""
+    dtype = torch.float64 if x.dtype == torch.float64 else torch.float32
+    return x.to(dtype)[:, None, :] * levels.scale.to(device=x.device, dtype=dtype)[None, :, None] + 0.5
+
+
+def hash_encode(x: torch.Tensor, table: torch.Tensor, levels: Levels) -> torch.Tensor:
     """Encode (N, 3) points in [0, 1]^3 with tables (L, T, F) -> (N, L * F) features."""
-    levels, table_size, features = table.shape
-    pos = x.float()[:, None, :] * resolution[None, :, None].to(x.dtype)  # (N, L, 3)
+    n_levels, table_size, features = table.shape
+    pos = cell_positions(x, levels)
     base = torch.floor(pos)
     frac = pos - base
     corners = CORNERS.to(x.device)
     cell = base.long()[:, :, None, :] + corners[None, None]  # (N, L, 8, 3)
-    rows = corner_indices(cell, resolution, dense, table_size)
-    rows = rows + (torch.arange(levels, device=x.device) * table_size)[None, :, None]
-    values = table.reshape(levels * table_size, features)[rows]  # (N, L, 8, F)
+    rows = corner_indices(cell, levels.to(x.device))
+    rows = rows + (torch.arange(n_levels, device=x.device) * table_size)[None, :, None]
+    values = table.reshape(n_levels * table_size, features)[rows]  # (N, L, 8, F)
     f = torch.where(corners[None, None].bool(), frac[:, :, None, :], 1 - frac[:, :, None, :])
     # explicit products, not .prod(-1): prod's (double) backward runs cumprod/cumsum scans over a
     # size-3 innermost dimension, which took 96% of a NeuS step on an H100 (benchmarks/RESULTS.md)
     w = f[..., 0] * f[..., 1] * f[..., 2]
-    return (values * w[..., None].to(values.dtype)).sum(2).reshape(x.shape[0], levels * features)
+    return (values * w[..., None].to(values.dtype)).sum(2).reshape(x.shape[0], n_levels * features)
 
 
 class HashGrid(nn.Module):
@@ -67,12 +99,17 @@ class HashGrid(nn.Module):
     def __init__(self, config: HashGridConfig):
         super().__init__()
         self.config = config
-        res = config.resolutions()
+        levels = Levels.of(config)
         size = 2**config.log2_table_size
-        self.register_buffer("resolution", torch.tensor(res, dtype=torch.int64), persistent=False)
-        self.register_buffer("dense", torch.tensor([(r + 1) ** 3 <= size for r in res]), persistent=False)
+        for name, value in levels._asdict().items():
+            self.register_buffer(f"level_{name}", value, persistent=False)
         self.table = nn.Parameter(torch.empty(config.levels, size, config.features_per_level).uniform_(-1e-4, 1e-4))
         self.register_buffer("level_mask", torch.ones(config.levels), persistent=False)
+        self._tcnn: dict[torch.device, nn.Module] = {}
+
+    @property
+    def levels(self) -> Levels:
+        return Levels(self.level_scale, self.level_resolution, self.level_size, self.level_hashed)
 
     @property
     def output_dim(self) -> int:
@@ -82,33 +119,88 @@ class HashGrid(nn.Module):
         """Coarse-to-fine (Neuralangelo): zero the features of levels >= ``active``."""
         self.level_mask.copy_((torch.arange(self.config.levels) < active).float())
 
-    def uses_triton(self, x: torch.Tensor) -> bool:
-        """Whether ``forward(x)`` runs the Triton kernels (see ``HashGridConfig.backend``)."""
+    def implementation(self, x: torch.Tensor) -> str:
+        """Which code ``forward(x)`` runs: "tcnn", "triton" or "torch" (see ``HashGridConfig.backend``)."""
         backend = self.config.backend
         if backend == "torch":
-            return False
+            return "torch"
+        if backend in ("auto", "tcnn") and tcnn_usable(x, self.table):
+            return "tcnn"
+        if backend == "tcnn":
+            if importlib.util.find_spec("tinycudann") is None:
+                raise MissingDependencyError("tinycudann", "tinycudann", "the tiny-cuda-nn hash encoding (backend 'tcnn')")
+            raise UsageError(f"tiny-cuda-nn cannot encode points on {x.device} with {self.table.dtype} tables",
+                             hint="it needs CUDA and float32 or float16 tables; use backend 'auto' or 'torch'")
         from meshcast.fields import hashgrid_triton
 
         if backend == "auto":
-            return x.is_cuda and hashgrid_triton.available(x, self.table)
+            return "triton" if x.is_cuda and hashgrid_triton.available(x, self.table) else "torch"
         if not hashgrid_triton.available(x, self.table):
             if importlib.util.find_spec("triton") is None:
                 raise MissingDependencyError("triton", "triton", "the Triton hash encoding (backend 'triton')")
             raise UsageError(f"the Triton hash encoding cannot run on {x.device} with {self.table.dtype} tables",
                              hint="it needs CUDA (or TRITON_INTERPRET=1 for tests); use backend 'auto' or 'torch'")
-        return True
+        return "triton"
+
+    def uses_triton(self, x: torch.Tensor) -> bool:
+        """Whether ``forward(x)`` runs the Triton kernels."""
+        return self.implementation(x) == "triton"
+
+    def tcnn_encoding(self, device: torch.device) -> nn.Module:
+        """tiny-cuda-nn's encoding of this grid on ``device`` (its own parameters are never used:
+        ``forward`` passes this grid's table in tiny-cuda-nn's layout)."""
+        if device not in self._tcnn:
+            import tinycudann
+
+            dtype = torch.float16 if self.table.dtype == torch.float16 else torch.float32
+            with torch.cuda.device(device):
+                enc = tinycudann.Encoding(3, tcnn_encoding_config(self.config), dtype=dtype)
+            expected = sum(self.config.level_sizes()) * self.config.features_per_level
+            if enc.params.numel() != expected:
+                raise UsageError(f"tiny-cuda-nn lays this grid out in {enc.params.numel()} parameters, "
+                                 f"meshcast in {expected}: this tiny-cuda-nn version encodes differently",
+                                 hint="use --model.grid.backend triton or torch")
+            self._tcnn[device] = enc
+        return self._tcnn[device]
 
     def forward(self, x01: torch.Tensor) -> torch.Tensor:
         """(N, 3) in [0, 1]^3 -> (N, L * F)."""
         x = x01.clamp(0, 1)
-        if self.uses_triton(x):
+        impl = self.implementation(x)
+        if impl == "tcnn":
+            enc = self.tcnn_encoding(x.device)
+            params = to_tcnn_params(self.table, self.config.level_sizes())
+            feats = torch.func.functional_call(enc, {"params": params}, (x,)).to(self.table.dtype)
+        elif impl == "triton":
             from meshcast.fields import hashgrid_triton
 
-            feats = hashgrid_triton.hash_encode(x, self.table, self.resolution, self.dense)
+            feats = hashgrid_triton.hash_encode(x, self.table, self.levels)
         else:
-            feats = hash_encode(x, self.table, self.resolution, self.dense)
+            feats = hash_encode(x, self.table, self.levels)
         mask = self.level_mask.repeat_interleave(self.config.features_per_level)
         return feats * mask
+
+
+def tcnn_usable(x: torch.Tensor, table: torch.Tensor) -> bool:
+    """tiny-cuda-nn is installed, ``x`` is on CUDA and the table float32 or float16."""
+    return (x.is_cuda and table.dtype in (torch.float32, torch.float16)
+            and importlib.util.find_spec("tinycudann") is not None)
+
+
+def to_tcnn_params(table: torch.Tensor, sizes: list[int]) -> torch.Tensor:
+    """(L, T, F) tables -> tiny-cuda-nn's flat parameters: each level's first ``sizes[l]`` rows in
+    turn, features innermost (differentiable)."""
+    return torch.cat([table[level, :rows].reshape(-1) for level, rows in enumerate(sizes)])
+
+
+def from_tcnn_params(params: torch.Tensor, sizes: list[int], table_size: int, features: int) -> torch.Tensor:
+    """The inverse of ``to_tcnn_params``: rows a level does not use are zero."""
+    table = params.new_zeros(len(sizes), table_size, features)
+    offset = 0
+    for level, rows in enumerate(sizes):
+        table[level, :rows] = params[offset:offset + rows * features].reshape(rows, features)
+        offset += rows * features
+    return table
 
 
 def tcnn_encoding_config(config: HashGridConfig) -> dict:
@@ -120,4 +212,5 @@ def tcnn_encoding_config(config: HashGridConfig) -> dict:
         "log2_hashmap_size": config.log2_table_size,
         "base_resolution": config.base_resolution,
         "per_level_scale": config.growth,
+        "interpolation": "Linear",
     }

@@ -1,9 +1,9 @@
 """Multiresolution hash encoding in Triton: the same function as ``hashgrid.hash_encode``.
 
-``hash_encode(x, table, resolution, dense)`` takes (N, 3) points in [0, 1]^3, tables (L, T, F)
-and the per-level integer resolution and dense flag, and returns (N, L * F) features in the
-table's dtype, exactly as the pure-PyTorch reference does (same corner order, same hash, same
-trilinear weights computed in float32). The kernels:
+``hash_encode(x, table, levels)`` takes (N, 3) points in [0, 1]^3, tables (L, T, F) and the
+per-level constants (``hashgrid.Levels``: scale, vertices per axis, rows used, hashed or not), and
+returns (N, L * F) features in the table's dtype, exactly as the pure-PyTorch reference does (same
+corner order, same hash, same trilinear weights computed in float32). The kernels:
 
 * forward: both features of a corner in one 8-byte load (two float32, or two 16-bit values in
   4 bytes), a [block, levels] tile per program, outputs stored as packed pairs;
@@ -29,8 +29,10 @@ with respect to ``x`` is not computed (None): NeuS differentiates with respect t
 ``x`` that carries no parameters, so every parameter's gradient is exact.
 
 Integer arithmetic: for a power-of-two ``T`` (the only size ``HashGrid`` makes) indices are
-computed in wrapping uint32 arithmetic, whose low bits equal the reference's int64 hash modulo
-``T``; any other ``T`` uses int64 and ``%`` like the reference.
+computed in wrapping uint32 arithmetic (tiny-cuda-nn's): a hashed level uses all ``T`` rows, so the
+hash modulo ``T`` is its low bits; a dense level's direct index is below twice its row count (the
+0.5 offset can push a corner one vertex past the grid), so one conditional subtraction is its
+modulo. Any other ``T`` uses int64 and ``%`` like the reference.
 """
 from __future__ import annotations
 
@@ -78,31 +80,33 @@ def available(x: torch.Tensor | None = None, table: torch.Tensor | None = None) 
 if _TRITON:
 
     @triton.jit
-    def _level_rows(ix, iy, iz, stride, dense, T, POW2: tl.constexpr):
-        """Table rows (within a level) of integer corners; int32 [B, LG] for a power-of-two T."""
+    def _level_rows(ix, iy, iz, stride, size, hashed, T, POW2: tl.constexpr):
+        """Table rows (within a level) of integer corners: int32 [B, LG]. ``stride``: vertices per
+        axis, ``size``: rows the level uses, ``hashed``: whether it hashes ([1, LG] each)."""
         if POW2:
             ux = ix.to(tl.uint32)
             uy = iy.to(tl.uint32)
             uz = iz.to(tl.uint32)
             us = stride.to(tl.uint32)
-            hashed = ux ^ (uy * 2654435761) ^ (uz * 805459861)
+            usize = size.to(tl.uint32)
+            spatial = (ux ^ (uy * 2654435761) ^ (uz * 805459861)) & (T - 1).to(tl.uint32)
             direct = ux + uy * us + uz * (us * us)
-            rows = tl.where(dense, direct, hashed) & (T - 1).to(tl.uint32)
-            return rows.to(tl.int32)
+            direct = tl.where(direct >= usize, direct - usize, direct)
+            return tl.where(hashed, spatial, direct).to(tl.int32)
         else:
             lx = ix.to(tl.int64)
             ly = iy.to(tl.int64)
             lz = iz.to(tl.int64)
             ls = stride.to(tl.int64)
-            hashed = lx ^ (ly * 2654435761) ^ (lz * 805459861)
+            spatial = (lx ^ (ly * 2654435761) ^ (lz * 805459861)) & 0xFFFFFFFF
             direct = lx + ly * ls + lz * (ls * ls)
-            return (tl.where(dense, direct, hashed) % T).to(tl.int32)
+            return (tl.where(hashed, spatial, direct) % size.to(tl.int64)).to(tl.int32)
 
     @triton.jit
-    def _cell(x_ptr, n, nmask, resf, axis: tl.constexpr, EVICT: tl.constexpr):
+    def _cell(x_ptr, n, nmask, scale, axis: tl.constexpr, EVICT: tl.constexpr):
         """Integer cell and fraction along one axis: int32 [B, LG], float32 [B, LG]."""
         xs = tl.load(x_ptr + n * 3 + axis, mask=nmask, other=0.0, eviction_policy=EVICT).to(tl.float32)
-        pos = xs[:, None] * resf[None, :]
+        pos = xs[:, None] * scale[None, :] + 0.5
         base = tl.floor(pos)
         return base.to(tl.int32), pos - base
 
@@ -137,36 +141,38 @@ if _TRITON:
             return (a | (b << 16)).to(tl.int32, bitcast=True)
 
     @triton.jit
-    def _setup(x_ptr, res_ptr, dense_ptr, T, N, L: tl.constexpr, LG: tl.constexpr, BIG: tl.constexpr,
+    def _setup(x_ptr, level_ptr, scale_ptr, T, N, L: tl.constexpr, LG: tl.constexpr, BIG: tl.constexpr,
                BLOCK: tl.constexpr, EVICT: tl.constexpr):
-        """This program's samples and levels (program_id(1)'s group of LG), the level constants and
-        each level's cell: [BLOCK, LG] tiles."""
+        """This program's samples and levels (program_id(1)'s group of LG), the level constants
+        (scale; vertices per axis, rows, hashed as [1, LG]) and each level's cell: [BLOCK, LG] tiles.
+        ``level_ptr``: int32 (L, 3) rows of (vertices per axis, rows used, hashed)."""
         n = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
         nmask = n < N
         lv = tl.program_id(1) * LG + tl.arange(0, LG)
-        res = tl.load(res_ptr + lv, mask=lv < L, other=1)
-        dense = tl.load(dense_ptr + lv, mask=lv < L, other=0) != 0
+        scale = tl.load(scale_ptr + lv, mask=lv < L, other=1.0)
+        stride = tl.load(level_ptr + lv * 3, mask=lv < L, other=2)[None, :]
+        size = tl.load(level_ptr + lv * 3 + 1, mask=lv < L, other=8)[None, :]
+        hashed = (tl.load(level_ptr + lv * 3 + 2, mask=lv < L, other=0) != 0)[None, :]
         mask2 = nmask[:, None]
         if L % LG != 0:
             mask2 = mask2 & (lv < L)[None, :]
-        resf = res.to(tl.float32)
-        ix, fx = _cell(x_ptr, n, nmask, resf, 0, EVICT)
-        iy, fy = _cell(x_ptr, n, nmask, resf, 1, EVICT)
-        iz, fz = _cell(x_ptr, n, nmask, resf, 2, EVICT)
+        ix, fx = _cell(x_ptr, n, nmask, scale, 0, EVICT)
+        iy, fy = _cell(x_ptr, n, nmask, scale, 1, EVICT)
+        iz, fz = _cell(x_ptr, n, nmask, scale, 2, EVICT)
         if BIG:
             level_base = lv.to(tl.int64) * T
         else:
             level_base = lv * T
-        return n, nmask, lv, mask2, resf, res + 1, dense, ix, iy, iz, fx, fy, fz, level_base
+        return n, nmask, lv, mask2, scale, (stride, size, hashed), ix, iy, iz, fx, fy, fz, level_base
 
     @triton.jit
-    def _encode_fwd(x_ptr, table_ptr, res_ptr, dense_ptr, out_ptr, N, T,
+    def _encode_fwd(x_ptr, table_ptr, level_ptr, scale_ptr, out_ptr, N, T,
                     L: tl.constexpr, LG: tl.constexpr, F: tl.constexpr, PACK: tl.constexpr, ELEM: tl.constexpr,
                     POW2: tl.constexpr, BIG: tl.constexpr, BLOCK: tl.constexpr, EVICT: tl.constexpr):
         """Features of BLOCK samples at every level; PACK == 2: both features in one load and store
         (table and out as packed words), else feature program_id(2) alone."""
-        n, _nmask, lv, mask2, _resf, stride, dense, ix, iy, iz, fx, fy, fz, level_base = _setup(
-            x_ptr, res_ptr, dense_ptr, T, N, L, LG, BIG, BLOCK, EVICT)
+        n, _nmask, lv, mask2, _scale, lvl, ix, iy, iz, fx, fy, fz, level_base = _setup(
+            x_ptr, level_ptr, scale_ptr, T, N, L, LG, BIG, BLOCK, EVICT)
         f = tl.program_id(2)
         acc0 = tl.zeros([BLOCK, LG], dtype=tl.float32)
         acc1 = tl.zeros([BLOCK, LG], dtype=tl.float32)
@@ -174,7 +180,7 @@ if _TRITON:
             cx = (c >> 2) & 1
             cy = (c >> 1) & 1
             cz = c & 1
-            rows = _level_rows(ix + cx, iy + cy, iz + cz, stride[None, :], dense[None, :], T, POW2)
+            rows = _level_rows(ix + cx, iy + cy, iz + cz, lvl[0], lvl[1], lvl[2], T, POW2)
             wx = fx if cx else 1.0 - fx
             wy = fy if cy else 1.0 - fy
             wz = fz if cz else 1.0 - fz
@@ -254,7 +260,7 @@ if _TRITON:
             return g0 * tl.load(table_ptr + key * F + f, mask=mask2, other=0.0).to(tl.float32)
 
     @triton.jit
-    def _encode_bwd(x_ptr, table_ptr, res_ptr, dense_ptr, gout_ptr, gtable_ptr, gx_ptr, key_ptr, val_ptr,
+    def _encode_bwd(x_ptr, table_ptr, level_ptr, scale_ptr, gout_ptr, gtable_ptr, gx_ptr, key_ptr, val_ptr,
                     N, T, L: tl.constexpr, LG: tl.constexpr, F: tl.constexpr, PACK: tl.constexpr,
                     ELEM: tl.constexpr, POW2: tl.constexpr, BIG: tl.constexpr, BLOCK: tl.constexpr,
                     TABLE_GRAD: tl.constexpr, SORT: tl.constexpr, X_GRAD: tl.constexpr, RED: tl.constexpr,
@@ -264,8 +270,8 @@ if _TRITON:
         Table gradient: SORT writes (key, value) pairs; else atomics into float32: RED 0 Triton's
         per-element atomic_add, 1 one 8-byte vector reduction per corner, 2 x-neighbour corners
         merged into one 16-byte reduction where they share an aligned row pair."""
-        n, nmask, lv, mask2, resf, stride, dense, ix, iy, iz, fx, fy, fz, level_base = _setup(
-            x_ptr, res_ptr, dense_ptr, T, N, L, LG, BIG, BLOCK, EVICT)
+        n, nmask, lv, mask2, scale, lvl, ix, iy, iz, fx, fy, fz, level_base = _setup(
+            x_ptr, level_ptr, scale_ptr, T, N, L, LG, BIG, BLOCK, EVICT)
         f = tl.program_id(2)
         if PACK == 2:
             gout = tl.load(gout_ptr + n[:, None] * L + lv[None, :], mask=mask2, other=0, eviction_policy=EVICT)
@@ -282,9 +288,8 @@ if _TRITON:
             cz = c & 1
             wy = fy if cy else 1.0 - fy
             wz = fz if cz else 1.0 - fz
-            key0 = level_base[None, :] + _level_rows(ix, iy + cy, iz + cz, stride[None, :], dense[None, :], T, POW2)
-            key1 = level_base[None, :] + _level_rows(ix + 1, iy + cy, iz + cz, stride[None, :], dense[None, :],
-                                                     T, POW2)
+            key0 = level_base[None, :] + _level_rows(ix, iy + cy, iz + cz, lvl[0], lvl[1], lvl[2], T, POW2)
+            key1 = level_base[None, :] + _level_rows(ix + 1, iy + cy, iz + cz, lvl[0], lvl[1], lvl[2], T, POW2)
             if TABLE_GRAD:
                 w0 = (1.0 - fx) * wy * wz  # the reference's order of products
                 w1 = fx * wy * wz
@@ -306,25 +311,25 @@ if _TRITON:
                 gpz += dx * (sz * wy)
         if X_GRAD:
             gxo = gx_ptr + ((f * tl.num_programs(1) + tl.program_id(1)) * N + n) * 3
-            tl.store(gxo + 0, tl.sum(gpx * resf[None, :], axis=1), mask=nmask)
-            tl.store(gxo + 1, tl.sum(gpy * resf[None, :], axis=1), mask=nmask)
-            tl.store(gxo + 2, tl.sum(gpz * resf[None, :], axis=1), mask=nmask)
+            tl.store(gxo + 0, tl.sum(gpx * scale[None, :], axis=1), mask=nmask)
+            tl.store(gxo + 1, tl.sum(gpy * scale[None, :], axis=1), mask=nmask)
+            tl.store(gxo + 2, tl.sum(gpz * scale[None, :], axis=1), mask=nmask)
 
     @triton.jit
-    def _encode_bwd2(x_ptr, table_ptr, res_ptr, dense_ptr, gout_ptr, v_ptr, ggout_ptr, gtable_ptr, N, T,
+    def _encode_bwd2(x_ptr, table_ptr, level_ptr, scale_ptr, gout_ptr, v_ptr, ggout_ptr, gtable_ptr, N, T,
                      L: tl.constexpr, LG: tl.constexpr, F: tl.constexpr, POW2: tl.constexpr, BIG: tl.constexpr,
                      BLOCK: tl.constexpr, GOUT_GRAD: tl.constexpr, TABLE_GRAD: tl.constexpr,
                      EVICT: tl.constexpr):
         """Second order: the backward of the x gradient. With v = d loss / d (x gradient) and each
-        corner's weight differentiated along v, s = N_l * <v, d w / d p>:
+        corner's weight differentiated along v, s = scale_l * <v, d w / d p>:
         d loss / d (d out) = sum over corners of s * row (GOUT_GRAD), and
         d loss / d table[row] += s * d out (TABLE_GRAD, per-element atomics). Feature program_id(2)."""
-        n, nmask, lv, mask2, resf, stride, dense, ix, iy, iz, fx, fy, fz, level_base = _setup(
-            x_ptr, res_ptr, dense_ptr, T, N, L, LG, BIG, BLOCK, EVICT)
+        n, nmask, lv, mask2, scale, lvl, ix, iy, iz, fx, fy, fz, level_base = _setup(
+            x_ptr, level_ptr, scale_ptr, T, N, L, LG, BIG, BLOCK, EVICT)
         f = tl.program_id(2)
-        vx = tl.load(v_ptr + n * 3 + 0, mask=nmask, other=0.0)[:, None] * resf[None, :]
-        vy = tl.load(v_ptr + n * 3 + 1, mask=nmask, other=0.0)[:, None] * resf[None, :]
-        vz = tl.load(v_ptr + n * 3 + 2, mask=nmask, other=0.0)[:, None] * resf[None, :]
+        vx = tl.load(v_ptr + n * 3 + 0, mask=nmask, other=0.0)[:, None] * scale[None, :]
+        vy = tl.load(v_ptr + n * 3 + 1, mask=nmask, other=0.0)[:, None] * scale[None, :]
+        vz = tl.load(v_ptr + n * 3 + 2, mask=nmask, other=0.0)[:, None] * scale[None, :]
         feature = n[:, None] * (L * F) + lv[None, :] * F + f
         g = tl.load(gout_ptr + feature, mask=mask2, other=0.0)
         acc = tl.zeros([BLOCK, LG], dtype=tl.float32)
@@ -339,8 +344,7 @@ if _TRITON:
             sy = 1.0 if cy else -1.0
             sz = 1.0 if cz else -1.0
             s = sx * vx * (wy * wz) + sy * vy * (wx * wz) + sz * vz * (wx * wy)
-            key = level_base[None, :] + _level_rows(ix + cx, iy + cy, iz + cz, stride[None, :], dense[None, :],
-                                                    T, POW2)
+            key = level_base[None, :] + _level_rows(ix + cx, iy + cy, iz + cz, lvl[0], lvl[1], lvl[2], T, POW2)
             if GOUT_GRAD:
                 acc += s * tl.load(table_ptr + key * F + f, mask=mask2, other=0.0).to(tl.float32)
             if TABLE_GRAD:
@@ -382,14 +386,16 @@ _ELEM = {torch.float32: 0, torch.float16: 1, torch.bfloat16: 2}
 _WORD = {torch.float32: torch.int64, torch.float16: torch.int32, torch.bfloat16: torch.int32}
 
 
-def _launch_args(x: torch.Tensor, table: torch.Tensor, resolution: torch.Tensor, dense: torch.Tensor):
-    """Level constants as int32 on x's device, and the kernels' compile-time settings."""
-    levels, size, features = table.shape
-    res32 = resolution.to(device=x.device, dtype=torch.int32).contiguous()
-    dense32 = dense.to(device=x.device, dtype=torch.int32).contiguous()
-    meta = {"L": levels, "F": features, "PACK": 2 if features == 2 else 1,
+def _launch_args(x: torch.Tensor, table: torch.Tensor, levels: reference.Levels):
+    """Level constants on x's device (int32 (L, 3): vertices per axis, rows, hashed; float32 scales)
+    and the kernels' compile-time settings."""
+    n_levels, size, features = table.shape
+    ints = torch.stack([levels.resolution, levels.size, levels.hashed.long()], 1)
+    ints = ints.to(device=x.device, dtype=torch.int32).contiguous()
+    scale = levels.scale.to(device=x.device, dtype=torch.float32).contiguous()
+    meta = {"L": n_levels, "F": features, "PACK": 2 if features == 2 else 1,
             "ELEM": _ELEM[table.dtype], "POW2": size & (size - 1) == 0, "BIG": table.numel() >= 2**31 - 1}
-    return res32, dense32, meta
+    return ints, scale, meta
 
 
 def _words(t: torch.Tensor, meta: dict) -> torch.Tensor:
@@ -423,52 +429,52 @@ def _grid(n: int, meta: dict, block: int) -> tuple[int, int, int]:
     return triton.cdiv(n, block), triton.cdiv(meta["L"], meta["LG"]), meta["F"] // meta["PACK"]
 
 
-def encode_forward(x: torch.Tensor, table: torch.Tensor, resolution: torch.Tensor, dense: torch.Tensor,
+def encode_forward(x: torch.Tensor, table: torch.Tensor, levels: reference.Levels,
                    block: int | None = None, levels_per_program: int | None = None,
                    num_warps: int | None = None) -> torch.Tensor:
     """(N, 3) points, (L, T, F) tables -> (N, L * F) features in the table's dtype."""
     n = x.shape[0]
-    levels, size, features = table.shape
+    n_levels, size, features = table.shape
     x = x.contiguous()
     table = table.contiguous()
-    res32, dense32, meta = _launch_args(x, table, resolution, dense)
-    out = torch.empty(n, levels * features, device=x.device, dtype=table.dtype)
+    ints, scale, meta = _launch_args(x, table, levels)
+    out = torch.empty(n, n_levels * features, device=x.device, dtype=table.dtype)
     block = block or FORWARD_LAUNCH["block"]
-    meta["LG"] = min(_pow2(levels), levels_per_program or FORWARD_LAUNCH["levels"])
+    meta["LG"] = min(_pow2(n_levels), levels_per_program or FORWARD_LAUNCH["levels"])
     if n:
         _encode_fwd[_grid(n, meta, block)](
-            x, _words(table, meta), res32, dense32, _words(out, meta), n, size, BLOCK=block,
+            x, _words(table, meta), ints, scale, _words(out, meta), n, size, BLOCK=block,
             num_warps=num_warps or FORWARD_LAUNCH["num_warps"], EVICT=FORWARD_LAUNCH["evict"],
             enable_fp_fusion=False, **meta)
     return out
 
 
-def encode_backward(x: torch.Tensor, table: torch.Tensor, resolution: torch.Tensor, dense: torch.Tensor,
+def encode_backward(x: torch.Tensor, table: torch.Tensor, levels: reference.Levels,
                     grad_out: torch.Tensor, x_grad: bool = True, table_grad: bool = True,
                     scatter: Scatter = "atomic", block: int | None = None,
                     levels_per_program: int | None = None, num_warps: int | None = None,
                     ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
     """Gradients (d x (N, 3) in x's dtype, d table (L, T, F) in the table's dtype) of <grad_out, out>."""
     n = x.shape[0]
-    levels, size, features = table.shape
+    n_levels, size, features = table.shape
     x = x.contiguous()
     table = table.contiguous()
     grad_out = grad_out.to(table.dtype).contiguous()
-    res32, dense32, meta = _launch_args(x, table, resolution, dense)
+    ints, scale, meta = _launch_args(x, table, levels)
     block = block or BACKWARD_LAUNCH["block"]
-    meta["LG"] = min(_pow2(levels), levels_per_program or BACKWARD_LAUNCH["levels"])
+    meta["LG"] = min(_pow2(n_levels), levels_per_program or BACKWARD_LAUNCH["levels"])
     grid = _grid(n, meta, block)
     gtable = torch.zeros(table.shape, device=x.device, dtype=torch.float32) if table_grad else None
     gx = torch.empty(grid[1] * grid[2], n, 3, device=x.device, dtype=torch.float32) if x_grad else None
     sort = table_grad and scatter == "sort"
     keys = vals = None
     if sort:
-        keys = torch.empty(levels * 8 * n, device=x.device, dtype=torch.int64 if meta["BIG"] else torch.int32)
-        vals = torch.empty(levels * 8 * n, features, device=x.device, dtype=torch.float32)
+        keys = torch.empty(n_levels * 8 * n, device=x.device, dtype=torch.int64 if meta["BIG"] else torch.int32)
+        vals = torch.empty(n_levels * 8 * n, features, device=x.device, dtype=torch.float32)
     if n and (table_grad or x_grad):
         dummy = table
         _encode_bwd[grid](
-            x, _words(table, meta), res32, dense32, _words(grad_out, meta),
+            x, _words(table, meta), ints, scale, _words(grad_out, meta),
             gtable if gtable is not None else dummy, gx if gx is not None else dummy,
             keys if keys is not None else dummy, _words(vals, meta) if vals is not None else dummy,
             n, size, BLOCK=block, TABLE_GRAD=table_grad, SORT=sort, X_GRAD=x_grad,
@@ -488,7 +494,7 @@ def encode_backward(x: torch.Tensor, table: torch.Tensor, resolution: torch.Tens
     return gx, gtable
 
 
-def encode_backward_backward(x: torch.Tensor, table: torch.Tensor, resolution: torch.Tensor, dense: torch.Tensor,
+def encode_backward_backward(x: torch.Tensor, table: torch.Tensor, levels: reference.Levels,
                              grad_out: torch.Tensor, grad_gx: torch.Tensor, gout_grad: bool = True,
                              table_grad: bool = True, block: int = 64, levels_per_program: int = 4,
                              num_warps: int = 4) -> tuple[torch.Tensor | None, torch.Tensor | None]:
@@ -497,18 +503,18 @@ def encode_backward_backward(x: torch.Tensor, table: torch.Tensor, resolution: t
     dtype. The term d loss / d x (second derivatives of the weights) is not computed: callers
     differentiate with respect to a fresh leaf ``x`` that carries no parameters (NeuS)."""
     n = x.shape[0]
-    levels, size, features = table.shape
+    n_levels, size, features = table.shape
     x = x.contiguous()
     table = table.contiguous()
-    res32, dense32, launch = _launch_args(x, table, resolution, dense)
+    ints, scale, launch = _launch_args(x, table, levels)
     meta = {key: launch[key] for key in ("L", "F", "POW2", "BIG")}  # unpacked tables: no PACK/ELEM
-    meta["LG"] = min(_pow2(levels), levels_per_program)
-    ggout = torch.empty(n, levels * features, device=x.device, dtype=torch.float32) if gout_grad else None
+    meta["LG"] = min(_pow2(n_levels), levels_per_program)
+    ggout = torch.empty(n, n_levels * features, device=x.device, dtype=torch.float32) if gout_grad else None
     gtable = torch.zeros(table.shape, device=x.device, dtype=torch.float32) if table_grad else None
     if n and (gout_grad or table_grad):
         dummy = grad_gx
-        _encode_bwd2[(triton.cdiv(n, block), triton.cdiv(levels, meta["LG"]), features)](
-            x, table, res32, dense32, grad_out.to(torch.float32).contiguous(),
+        _encode_bwd2[(triton.cdiv(n, block), triton.cdiv(n_levels, meta["LG"]), features)](
+            x, table, ints, scale, grad_out.to(torch.float32).contiguous(),
             grad_gx.to(torch.float32).contiguous(), ggout if ggout is not None else dummy,
             gtable if gtable is not None else dummy, n, size, BLOCK=block, GOUT_GRAD=gout_grad,
             TABLE_GRAD=table_grad, num_warps=num_warps, EVICT="", enable_fp_fusion=False, **meta)
@@ -527,60 +533,63 @@ class HashEncodeBackward(torch.autograd.Function):
     a backward with ``create_graph=True`` (NeuS' eikonal loss) builds its graph from."""
 
     @staticmethod
-    def forward(ctx, x, table, resolution, dense, grad_out, scatter, need_x, need_table):
-        ctx.save_for_backward(x, table, resolution, dense, grad_out)
-        gx, gtable = encode_backward(x, table, resolution, dense, grad_out, x_grad=need_x,
-                                     table_grad=need_table, scatter=scatter)
+    def forward(ctx, x, table, levels, grad_out, scatter, need_x, need_table):
+        ctx.save_for_backward(x, table, grad_out)
+        ctx.levels = levels
+        gx, gtable = encode_backward(x, table, levels, grad_out, x_grad=need_x, table_grad=need_table,
+                                     scatter=scatter)
         return gx, gtable
 
     @staticmethod
     def backward(ctx, grad_gx, grad_gtable):
-        x, table, resolution, dense, grad_out = ctx.saved_tensors
-        need_table, need_gout = ctx.needs_input_grad[1], ctx.needs_input_grad[4]
+        x, table, grad_out = ctx.saved_tensors
+        levels = ctx.levels
+        need_table, need_gout = ctx.needs_input_grad[1], ctx.needs_input_grad[3]
         d_gout = d_table = None
         if grad_gx is not None and (need_table or need_gout):
-            d_gout, d_table = encode_backward_backward(x, table, resolution, dense, grad_out, grad_gx,
+            d_gout, d_table = encode_backward_backward(x, table, levels, grad_out, grad_gx,
                                                        gout_grad=need_gout, table_grad=need_table)
         if grad_gtable is not None and need_gout:
             # gtable = sum of grad_out * w over the corners: its adjoint is the forward encoding
-            extra = encode_forward(x, grad_gtable.to(table.dtype), resolution, dense).float()
+            extra = encode_forward(x, grad_gtable.to(table.dtype), levels).float()
             d_gout = extra if d_gout is None else d_gout + extra
         if d_gout is not None:
             d_gout = d_gout.to(grad_out.dtype)
-        return None, d_table, None, None, d_gout, None, None, None
+        return None, d_table, None, d_gout, None, None, None
 
 
 class HashEncode(torch.autograd.Function):
     """Autograd wrapper: Triton forward, backward and (for create_graph) second-order backward."""
 
     @staticmethod
-    def forward(ctx, x, table, resolution, dense, scatter):
-        ctx.save_for_backward(x, table, resolution, dense)
+    def forward(ctx, x, table, levels, scatter):
+        ctx.save_for_backward(x, table)
+        ctx.levels = levels
         ctx.scatter = scatter
-        return encode_forward(x, table, resolution, dense)
+        return encode_forward(x, table, levels)
 
     @staticmethod
     def backward(ctx, grad_out):
-        x, table, resolution, dense = ctx.saved_tensors
+        x, table = ctx.saved_tensors
+        levels = ctx.levels
         need_x, need_table = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         if torch.is_grad_enabled() and SECOND_ORDER == "reference":
             # create_graph=True: differentiate the reference so the result is itself differentiable
             inputs = [t for t, need in ((x, need_x), (table, need_table)) if need]
             with torch.enable_grad():
-                out = reference.hash_encode(x, table, resolution, dense)
+                out = reference.hash_encode(x, table, levels)
                 grads = list(torch.autograd.grad(out, inputs, grad_out, create_graph=True))
             gx = grads.pop(0) if need_x else None
             gtable = grads.pop(0) if need_table else None
         elif torch.is_grad_enabled():  # create_graph=True: the result must itself be differentiable
-            gx, gtable = HashEncodeBackward.apply(x, table, resolution, dense, grad_out, ctx.scatter,
-                                                  need_x, need_table)
+            gx, gtable = HashEncodeBackward.apply(x, table, levels, grad_out, ctx.scatter, need_x, need_table)
         else:
-            gx, gtable = encode_backward(x, table, resolution, dense, grad_out, x_grad=need_x,
-                                         table_grad=need_table, scatter=ctx.scatter)
-        return gx, gtable, None, None, None
+            gx, gtable = encode_backward(x, table, levels, grad_out, x_grad=need_x, table_grad=need_table,
+                                         scatter=ctx.scatter)
+        return gx, gtable, None, None
 
 
-def hash_encode(x: torch.Tensor, table: torch.Tensor, resolution: torch.Tensor, dense: torch.Tensor,
+def hash_encode(x: torch.Tensor, table: torch.Tensor, levels: reference.Levels,
                 scatter: Scatter = "atomic") -> torch.Tensor:
     """Encode (N, 3) points in [0, 1]^3 with tables (L, T, F) -> (N, L * F) features (Triton)."""
-    return HashEncode.apply(x, table, resolution, dense, scatter)
+    return HashEncode.apply(x, table, levels, scatter)

@@ -75,10 +75,29 @@ def read_run_config(run_dir: Path) -> RunConfig:
     if not path.is_file():
         raise BadInputError(f"{run_dir}: not a meshcast run folder (no config.json)", code="run.missing")
     try:
-        return RunConfig.model_validate_json(path.read_text())
+        config = RunConfig.model_validate_json(path.read_text())
     except ValidationError as exc:
         raise BadInputError(f"{path}: invalid run configuration ({exc.errors()[0]['loc']}: {exc.errors()[0]['msg']})",
                             code="run.config_invalid") from exc
+    if _release(config.version) < FIRST_TCNN_LAYOUT:
+        raise BadInputError(
+            f"{run_dir}: trained by meshcast {config.version}, whose hash grid indexed its tables differently "
+            f"from meshcast {__version__} (which uses tiny-cuda-nn's layout): its weights would decode to another field",
+            hint="train it again with this version, or extract it with the meshcast version that trained it",
+            code="run.old_layout")
+    return config
+
+
+# meshcast 0.2 adopted tiny-cuda-nn's hash-grid function (scale - 1, + 0.5 offset, 8-aligned levels)
+FIRST_TCNN_LAYOUT = (0, 2)
+
+
+def _release(version: str) -> tuple[int, ...]:
+    parts = []
+    for piece in version.split(".")[:2]:
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        parts.append(int(digits) if digits else 0)
+    return tuple(parts)
 
 
 def load_run(run_dir: str | Path, device: str | torch.device | None = None) -> LoadedRun:
