@@ -71,7 +71,9 @@ def test_doctor_paths_name_only_what_runs():
     gpu = select_paths({"torch": "2", "triton": "3", "xatlas": None, "pxr": None, "pycolmap": None}, cuda=True)
     assert gpu["device"] == "cuda" and gpu["hash_encoding"].startswith("Triton kernels on CUDA")
     assert gpu["mixed_precision"] == "bf16 autocast"
-    tcnn = select_paths({"torch": "2", "triton": "3", "tinycudann": "2.0"}, cuda=True)
+    both = select_paths({"torch": "2", "triton": "3", "tinycudann": "2.0"}, cuda=True)
+    assert both["hash_encoding"].startswith("Triton kernels on CUDA")
+    tcnn = select_paths({"torch": "2", "triton": None, "tinycudann": "2.0"}, cuda=True)
     assert tcnn["hash_encoding"].startswith("tiny-cuda-nn on CUDA")
     assert select_paths({"torch": "2", "tinycudann": "2.0"}, cuda=False)["hash_encoding"] == "pytorch reference on CPU"
     plain = select_paths({"torch": "2", "triton": None}, cuda=True)

@@ -136,6 +136,10 @@ def test_backend_choice_without_cuda(monkeypatch):
     x = torch.rand(8, 3)
     assert not HashGrid(HashGridConfig(levels=2, log2_table_size=8)).uses_triton(x)
     assert not HashGrid(HashGridConfig(levels=2, log2_table_size=8, backend="torch")).uses_triton(x)
+    assert HashGrid(HashGridConfig(levels=2, log2_table_size=8)).implementation(x) == "torch"
+    tcnn_grid = HashGrid(HashGridConfig(levels=2, log2_table_size=8, backend="tcnn"))
+    with pytest.raises(MissingDependencyError if importlib.util.find_spec("tinycudann") is None else UsageError):
+        tcnn_grid(x)  # tiny-cuda-nn runs on CUDA only
     forced = HashGrid(HashGridConfig(levels=2, log2_table_size=8, backend="triton"))
     if importlib.util.find_spec("triton") is None:
         with pytest.raises(MissingDependencyError):

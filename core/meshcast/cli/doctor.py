@@ -71,11 +71,11 @@ def select_paths(packages: dict[str, str | None], cuda: bool) -> dict[str, str]:
     device = "cuda" if cuda else "cpu"
     if not packages.get("torch"):
         return {"training": "unavailable: install torch"}
-    # HashGridConfig.backend "auto": tiny-cuda-nn on CUDA when installed, else the Triton kernels
-    if cuda and packages.get("tinycudann"):
-        encoding = "tiny-cuda-nn on CUDA (--model.grid.backend triton or torch for the others)"
-    elif cuda and packages.get("triton"):
-        encoding = "Triton kernels on CUDA (--model.grid.backend torch for the PyTorch reference)"
+    # HashGridConfig.backend "auto": on CUDA the Triton kernels, else tiny-cuda-nn, else PyTorch
+    if cuda and packages.get("triton"):
+        encoding = "Triton kernels on CUDA (--model.grid.backend tcnn or torch for the others)"
+    elif cuda and packages.get("tinycudann"):
+        encoding = "tiny-cuda-nn on CUDA (pip install triton for the faster kernels)"
     else:
         encoding = "pytorch reference" + (" on CUDA (pip install triton for the kernels)" if cuda else " on CPU")
     return {

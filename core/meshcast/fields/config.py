@@ -17,9 +17,9 @@ class HashGridConfig(BaseModel):
     base_resolution: int = Field(16, ge=2, description="coarsest resolution N_min")
     finest_resolution: int = Field(2048, ge=2, description="finest resolution N_max")
     backend: Literal["auto", "torch", "triton", "tcnn"] = Field(
-        "auto", description="auto: tiny-cuda-nn on CUDA when it is installed, else the Triton kernels on "
-        "CUDA when Triton is installed, else PyTorch; torch: always the PyTorch reference; triton, tcnn: "
-        "that implementation or an error")
+        "auto", description="auto: on CUDA the Triton kernels when Triton is installed (the fastest, "
+        "benchmarks/RESULTS.md), else tiny-cuda-nn when it is installed, else PyTorch; torch: always the "
+        "PyTorch reference; triton, tcnn: that implementation or an error")
 
     @property
     def growth(self) -> float:

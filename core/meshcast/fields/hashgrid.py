@@ -12,8 +12,9 @@ S``; features are blended with trilinear weights of ``p - floor(p)``. Settings m
 tiny-cuda-nn's (``tcnn_encoding_config``); a level's rows are the first ``S_l`` of its ``T``-row
 table here, and consecutive in tiny-cuda-nn's flat parameter vector (``to_tcnn_params``).
 
-``HashGrid`` runs this function through tiny-cuda-nn when it is installed and the points are on
-CUDA, else through the Triton kernels of ``hashgrid_triton`` on CUDA when Triton is installed
+``HashGrid`` runs this function, for points on CUDA, through the Triton kernels of
+``hashgrid_triton`` when Triton is installed, else through tiny-cuda-nn when it is installed (the
+kernels measured about twice as fast on an H100: benchmarks/RESULTS.md), else in PyTorch
 (``HashGridConfig.backend``: ``auto`` by default; ``torch``, ``triton`` or ``tcnn`` to force one).
 Both match this reference (tests/fields: the kernels within float32 rounding on any machine,
 tiny-cuda-nn on CUDA within the rounding of its fast-math ``exp2f`` scales).
@@ -120,21 +121,23 @@ class HashGrid(nn.Module):
         self.level_mask.copy_((torch.arange(self.config.levels) < active).float())
 
     def implementation(self, x: torch.Tensor) -> str:
-        """Which code ``forward(x)`` runs: "tcnn", "triton" or "torch" (see ``HashGridConfig.backend``)."""
+        """Which code ``forward(x)`` runs: "triton", "tcnn" or "torch" (see ``HashGridConfig.backend``)."""
         backend = self.config.backend
         if backend == "torch":
             return "torch"
-        if backend in ("auto", "tcnn") and tcnn_usable(x, self.table):
-            return "tcnn"
+        from meshcast.fields import hashgrid_triton
+
+        if backend == "auto":
+            if x.is_cuda and hashgrid_triton.available(x, self.table):
+                return "triton"
+            return "tcnn" if tcnn_usable(x, self.table) else "torch"
         if backend == "tcnn":
+            if tcnn_usable(x, self.table):
+                return "tcnn"
             if importlib.util.find_spec("tinycudann") is None:
                 raise MissingDependencyError("tinycudann", "tinycudann", "the tiny-cuda-nn hash encoding (backend 'tcnn')")
             raise UsageError(f"tiny-cuda-nn cannot encode points on {x.device} with {self.table.dtype} tables",
                              hint="it needs CUDA and float32 or float16 tables; use backend 'auto' or 'torch'")
-        from meshcast.fields import hashgrid_triton
-
-        if backend == "auto":
-            return "triton" if x.is_cuda and hashgrid_triton.available(x, self.table) else "torch"
         if not hashgrid_triton.available(x, self.table):
             if importlib.util.find_spec("triton") is None:
                 raise MissingDependencyError("triton", "triton", "the Triton hash encoding (backend 'triton')")
