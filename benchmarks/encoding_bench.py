@@ -282,6 +282,19 @@ def tcnn_encoder(cfg: HashGridConfig, dtype: torch.dtype, layout: str) -> Encode
     return encode
 
 
+def time_peer(name: str, fn: Encode, inp: dict, x_grad: bool, rep_ms: int, timings: list[dict]) -> None:
+    """Time a peer's encoder (no check: its function or layout differs) and record the row."""
+    try:
+        ms = bench(fn, inp, x_grad, rep_ms)
+    except RuntimeError as exc:
+        print(f"{name} failed", inp["table"].dtype, x_grad, repr(exc)[-500:], flush=True)
+        return
+    timings.append({"variant": name, "table": str(inp["table"].dtype).replace("torch.", ""),
+                    "grads": "table+x" if x_grad else "table", **ms,
+                    "samples_per_s": inp["x"].shape[0] / (ms["step_ms"] * 1e-3)})
+    print("time", json.dumps(timings[-1]), flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--samples", type=int, default=2**18)
@@ -291,6 +304,8 @@ def main() -> None:
     parser.add_argument("--sweep", action="store_true", help="also sweep block size and warps")
     parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile'd reference")
     parser.add_argument("--rep-ms", type=int, default=300)
+    parser.add_argument("--peer-build-timeout", type=float, default=240.0,
+                        help="seconds to wait for the torch-ngp build before leaving it out")
     args = parser.parse_args()
     cfg = HashGridConfig(levels=16, features_per_level=2, log2_table_size=19, base_resolution=16, finest_resolution=2048)
     n = args.samples
@@ -358,17 +373,11 @@ def main() -> None:
             for x_grad in (False, True):
                 inp = make_inputs(cfg, n, dtype, seed=2000 + len(timings))
                 inp["table"] = reference.to_tcnn_params(inp["table"], cfg.level_sizes()).contiguous()
-                try:
-                    ms = bench(tcnn_encoder(cfg, dtype, "native"), inp, x_grad, args.rep_ms)
-                except RuntimeError as exc:
-                    print("tcnn failed", dtype, x_grad, repr(exc)[-500:], flush=True)
-                    continue
-                timings.append({"variant": "tiny-cuda-nn (peer)", "table": str(dtype).replace("torch.", ""),
-                                "grads": "table+x" if x_grad else "table", **ms,
-                                "samples_per_s": n / (ms["step_ms"] * 1e-3)})
-                print("time", json.dumps(timings[-1]), flush=True)
+                time_peer("tiny-cuda-nn (peer)", tcnn_encoder(cfg, dtype, "native"), inp, x_grad, args.rep_ms, timings)
     if thread:
-        thread.join()
+        thread.join(timeout=args.peer_build_timeout)  # a stuck build must not cost the results
+        if thread.is_alive():
+            peer["error"] = f"build still running after {args.peer_build_timeout} s; left out"
         print("peer build", json.dumps({k: v for k, v in peer.items() if k != "module"}), flush=True)
     if "module" in peer:
         for dtype in (torch.float32, torch.float16):
@@ -378,15 +387,7 @@ def main() -> None:
                 inp = {"x": torch.rand(n, 3, device="cuda", generator=gen),
                        "table": (torch.rand(table.shape, device="cuda", generator=gen) * 2 - 1).to(dtype),
                        "gout": torch.randn(n, cfg.output_dim, device="cuda", generator=gen).to(dtype)}
-                try:
-                    ms = bench(fn, inp, x_grad, args.rep_ms)
-                except RuntimeError as exc:
-                    print("peer failed", dtype, x_grad, repr(exc)[-500:], flush=True)
-                    continue
-                timings.append({"variant": "torch-ngp CUDA (peer)", "table": str(dtype).replace("torch.", ""),
-                                "grads": "table+x" if x_grad else "table", **ms,
-                                "samples_per_s": n / (ms["step_ms"] * 1e-3)})
-                print("time", json.dumps(timings[-1]), flush=True)
+                time_peer("torch-ngp CUDA (peer)", fn, inp, x_grad, args.rep_ms, timings)
     bandwidth = copy_bandwidth()
     ceiling = ceilings(n * cfg.levels * 8)
     print("ceilings", json.dumps(ceiling), flush=True)
