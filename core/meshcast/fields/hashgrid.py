@@ -107,6 +107,7 @@ class HashGrid(nn.Module):
         self.table = nn.Parameter(torch.empty(config.levels, size, config.features_per_level).uniform_(-1e-4, 1e-4))
         self.register_buffer("level_mask", torch.ones(config.levels), persistent=False)
         self._tcnn: dict[torch.device, nn.Module] = {}
+        self._level_sizes = config.level_sizes()  # tiny-cuda-nn's layout, needed every forward there
 
     @property
     def levels(self) -> Levels:
@@ -158,7 +159,7 @@ class HashGrid(nn.Module):
             dtype = torch.float16 if self.table.dtype == torch.float16 else torch.float32
             with torch.cuda.device(device):
                 enc = tinycudann.Encoding(3, tcnn_encoding_config(self.config), dtype=dtype)
-            expected = sum(self.config.level_sizes()) * self.config.features_per_level
+            expected = sum(self._level_sizes) * self.config.features_per_level
             if enc.params.numel() != expected:
                 raise UsageError(f"tiny-cuda-nn lays this grid out in {enc.params.numel()} parameters, "
                                  f"meshcast in {expected}: this tiny-cuda-nn version encodes differently",
@@ -172,7 +173,7 @@ class HashGrid(nn.Module):
         impl = self.implementation(x)
         if impl == "tcnn":
             enc = self.tcnn_encoding(x.device)
-            params = to_tcnn_params(self.table, self.config.level_sizes())
+            params = to_tcnn_params(self.table, self._level_sizes)
             feats = torch.func.functional_call(enc, {"params": params}, (x,)).to(self.table.dtype)
         elif impl == "triton":
             from meshcast.fields import hashgrid_triton
