@@ -276,8 +276,7 @@ def tcnn_encoder(cfg: HashGridConfig, dtype: torch.dtype, layout: str) -> Encode
     sizes = cfg.level_sizes()
 
     def encode(x: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
-        params = reference.to_tcnn_params(table, sizes) if layout == "meshcast" else table
-        return torch.func.functional_call(enc, {"params": params}, (x,))
+        return reference.tcnn_encode(enc, x, reference.to_tcnn_params(table, sizes) if layout == "meshcast" else table)
 
     return encode
 

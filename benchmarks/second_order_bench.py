@@ -48,8 +48,7 @@ def main() -> None:
         enc = tinycudann.Encoding(3, reference.tcnn_encoding_config(cfg), dtype=torch.float32)
 
         def tcnn_encode(x, t, _levels):
-            params = reference.to_tcnn_params(t, cfg.level_sizes())
-            return torch.func.functional_call(enc, {"params": params}, (x,))
+            return reference.tcnn_encode(enc, x, reference.to_tcnn_params(t, cfg.level_sizes()))
 
         variants.append(("tiny-cuda-nn (HashGrid backend tcnn)", None, tcnn_encode))
     rows = {}

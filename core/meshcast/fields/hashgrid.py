@@ -173,8 +173,7 @@ class HashGrid(nn.Module):
         impl = self.implementation(x)
         if impl == "tcnn":
             enc = self.tcnn_encoding(x.device)
-            params = to_tcnn_params(self.table, self._level_sizes)
-            feats = torch.func.functional_call(enc, {"params": params}, (x,)).to(self.table.dtype)
+            feats = tcnn_encode(enc, x, to_tcnn_params(self.table, self._level_sizes)).to(self.table.dtype)
         elif impl == "triton":
             from meshcast.fields import hashgrid_triton
 
@@ -189,6 +188,12 @@ def tcnn_usable(x: torch.Tensor, table: torch.Tensor) -> bool:
     """tiny-cuda-nn is installed, ``x`` is on CUDA and the table float32 or float16."""
     return (x.is_cuda and table.dtype in (torch.float32, torch.float16)
             and importlib.util.find_spec("tinycudann") is not None)
+
+
+def tcnn_encode(encoding: nn.Module, x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
+    """tiny-cuda-nn's ``Encoding`` module on flat ``params`` in place of its own (differentiable
+    with respect to them)."""
+    return torch.func.functional_call(encoding, {"params": params}, (x,))
 
 
 def to_tcnn_params(table: torch.Tensor, sizes: list[int]) -> torch.Tensor:
