@@ -106,16 +106,40 @@ class SDFField(nn.Module):
         return torch.exp(self.variance * 10.0).clamp(1e-6, 1e6)
 
 
+def spherical_harmonics(d: torch.Tensor) -> torch.Tensor:
+    """Real spherical harmonics of bands 0-3 (16 values) of unit directions (N, 3), the view
+    encoding of Instant-NGP's NeRF: smooth in the direction, so specular colour generalises
+    to views between the training cameras."""
+    x, y, z = d.unbind(-1)
+    xx, yy, zz = x * x, y * y, z * z
+    return torch.stack([
+        torch.full_like(x, 0.28209479177387814),
+        -0.4886025119029199 * y, 0.4886025119029199 * z, -0.4886025119029199 * x,
+        1.0925484305920792 * x * y, -1.0925484305920792 * y * z, 0.31539156525252005 * (2 * zz - xx - yy),
+        -1.0925484305920792 * x * z, 0.5462742152960396 * (xx - yy),
+        -0.5900435899266435 * y * (3 * xx - yy), 2.890611442640554 * x * y * z,
+        -0.4570457994644658 * y * (4 * zz - xx - yy), 0.3731763325901154 * z * (2 * zz - 3 * xx - 3 * yy),
+        -0.4570457994644658 * x * (4 * zz - xx - yy), 1.445305721320277 * z * (xx - yy),
+        -0.5900435899266435 * x * (xx - 3 * yy),
+    ], -1)
+
+
+VIEW_ENCODINGS = {"direction": (3, lambda d: d), "sh4": (16, spherical_harmonics)}
+
+
 class DensityField(nn.Module):
-    """Hash features -> density (exp activation) and a feature; colour from feature + view."""
+    """Hash features -> density (exp activation) and a feature; colour from feature + view
+    (the direction itself, or its spherical harmonics: ``view_encoding``)."""
 
     kind: Literal["density"] = "density"
 
-    def __init__(self, grid: HashGridConfig, geometry: MLPConfig, color: MLPConfig, feature_dim: int = 15):
+    def __init__(self, grid: HashGridConfig, geometry: MLPConfig, color: MLPConfig, feature_dim: int = 15,
+                 view_encoding: Literal["direction", "sh4"] = "direction"):
         super().__init__()
         self.encoding = HashGrid(grid)
         self.density_net = mlp(self.encoding.output_dim, 1 + feature_dim, geometry)
-        self.color_net = mlp(feature_dim + 3, 3, color)
+        view_dim, self.encode_view = VIEW_ENCODINGS[view_encoding]
+        self.color_net = mlp(feature_dim + view_dim, 3, color)
 
     def forward_geometry(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         h = self.density_net(self.encoding(to_grid(x)))
@@ -132,7 +156,8 @@ class DensityField(nn.Module):
         return F.normalize(-grad, dim=-1)
 
     def radiance(self, x, normals, view_dirs, feature) -> torch.Tensor:
-        return torch.sigmoid(self.color_net(torch.cat([feature, view_dirs], dim=-1)))
+        view = self.encode_view(view_dirs).to(feature.dtype)
+        return torch.sigmoid(self.color_net(torch.cat([feature, view], dim=-1)))
 
     def color(self, x: torch.Tensor, normals: torch.Tensor, view_dirs: torch.Tensor) -> torch.Tensor:
         _, feature = self.forward_geometry(x)

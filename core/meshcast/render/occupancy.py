@@ -38,7 +38,8 @@ class OccupancyGrid:
             self.occupied = self.values < max(threshold, cell * 1.8)
         else:
             self.values = torch.maximum(self.values * decay, values)
-            self.occupied = self.values > threshold
+            # as Instant-NGP: below the threshold or, while the field is still faint, below its mean
+            self.occupied = self.values > min(threshold, float(self.values.mean()))
         return float(self.occupied.float().mean())
 
     def state(self) -> dict[str, torch.Tensor]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from meshcast.render.march import composite_packed, march, transmittance
 from meshcast.render.occupancy import OccupancyGrid
 from meshcast.render.rays import sphere_near_far
 from meshcast.render.volrend import composite, density_alpha, neus_alpha, sample_pdf
@@ -19,6 +20,8 @@ class RenderSettings:
     background_samples: int = 16  # samples beyond the sphere when a background field exists
     cos_anneal: float = 1.0
     stratified: bool = True
+    march_step: float = 0.0  # > 0: density fields march with this step through the occupancy grid
+    early_stop: float = 1e-4  # marching: drop samples once the light reaching them is below this
 
 
 def _uniform(near: torch.Tensor, far: torch.Tensor, n: int, stratified: bool) -> torch.Tensor:
@@ -52,6 +55,8 @@ def render_rays(field, origins: torch.Tensor, dirs: torch.Tensor, background: to
     when there is no background field). Returns rgb (R, 3), opacity (R,), depth (R,) along the
     ray, and for SDF fields ``gradients``/``laplacian`` of the shaded samples (for the
     eikonal and curvature losses)."""
+    if field.kind == "density" and settings.march_step > 0:
+        return render_marched(field, origins, dirs, background, settings, occupancy, background_field, train)
     near, far, hit = sphere_near_far(origins, dirs)
     near = torch.where(hit, near, torch.zeros_like(near))
     far = torch.where(hit, far, torch.full_like(far, 1e-3))
@@ -91,6 +96,37 @@ def render_rays(field, origins: torch.Tensor, dirs: torch.Tensor, background: to
     result = composite(alpha.reshape(R, S), rgb.reshape(R, S, 3), bg, mids)
     out.update(rgb=result["rgb"], opacity=result["opacity"], depth=result["depth"], samples=torch.tensor(idx.numel()))
     return out
+
+
+def render_marched(field, origins: torch.Tensor, dirs: torch.Tensor, background: torch.Tensor,
+                   settings: RenderSettings, occupancy: OccupancyGrid | None = None, background_field=None,
+                   train: bool = False) -> dict[str, torch.Tensor]:
+    """NeRF rendering with a fixed step through the occupied cells (``march``), Instant-NGP style.
+
+    With ``early_stop`` > 0 a first pass without gradients evaluates the density of every marched
+    sample and drops those behind an opaque surface (transmittance below ``early_stop``); the
+    second pass, with gradients, shades only the samples that remain."""
+    step = settings.march_step
+    ray, t = march(origins, dirs, step, occupancy, jitter=settings.stratified and train)
+    if settings.early_stop > 0 and ray.numel() > 0:
+        with torch.no_grad():
+            density = field.geometry(origins[ray] + dirs[ray] * t[:, None]).float()
+            alive = transmittance(ray, density * step) > settings.early_stop
+            ray, t = ray[alive], t[alive]
+    x, d = origins[ray] + dirs[ray] * t[:, None], dirs[ray]
+    if ray.numel() > 0:
+        density, feature = field.forward_geometry(x)
+        rgb = field.radiance(x, torch.zeros_like(x), d, feature)
+    else:  # keep the graph connected so that backward() works on an empty batch
+        density = sum(p.sum() for p in field.parameters()) * 0.0 + torch.zeros(0, device=x.device)
+        rgb = torch.zeros(0, 3, device=x.device)
+    bg = background
+    if background_field is not None:
+        _, far, _ = sphere_near_far(origins, dirs)
+        bg = render_background(background_field, origins, dirs, far, settings.background_samples)
+    result = composite_packed(ray, density.float() * step, rgb, t, origins.shape[0], bg)
+    return {"rgb": result["rgb"], "opacity": result["opacity"], "depth": result["depth"],
+            "samples": torch.tensor(ray.numel())}
 
 
 def render_background(bg_field, origins, dirs, far, n: int) -> torch.Tensor:

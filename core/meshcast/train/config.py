@@ -6,6 +6,7 @@ built with ``model_copy(update=...)`` and never mutated. Every field is a comman
 """
 from __future__ import annotations
 
+import math
 from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -36,13 +37,32 @@ class NeusConfig(Frozen):
     cos_anneal_fraction: float = Field(0.1, ge=0, le=1, description="fraction of training to anneal the NeuS cosine")
 
 
+# Instant-NGP's NeRF step, sqrt(3) / 1024 of its unit cube, in meshcast's unit frame (a cube of side 2)
+MARCH_STEP = math.sqrt(3) / 512
+
+
 class NerfConfig(Frozen):
     method: Literal["nerf"] = "nerf"
     grid: HashGridConfig = HashGridConfig(levels=16, log2_table_size=19, base_resolution=16, finest_resolution=2048)
     geometry: MLPConfig = MLPConfig(hidden=64, layers=1)
     color: MLPConfig = MLPConfig(hidden=64, layers=2)
-    samples: int = Field(192, ge=4, description="samples per ray inside the unit sphere")
-    density_threshold: float = Field(0.05, gt=0, description="occupancy threshold on density (unit frame)")
+    samples: int = Field(192, ge=4, description="samples per ray inside the unit sphere (when march_step is 0)")
+    march_step: float = Field(MARCH_STEP, ge=0, description="step of the ray march through the occupancy grid "
+                              "(unit frame; 0: a fixed number of samples per ray instead)")
+    early_stop: float = Field(1e-4, ge=0, lt=1, description="marching: skip samples behind surfaces once less than "
+                              "this much light reaches them (0: never)")
+    target_samples: int = Field(2**18, ge=256, description="marching: samples per training step; the number of rays "
+                                "adapts to it, up to batch_rays")
+    view_encoding: Literal["direction", "sh4"] = Field("sh4", description="input of the colour network: the view "
+                                                      "direction or its spherical harmonics (bands 0-3)")
+    density_threshold: float | None = Field(None, gt=0, description="occupancy: a cell is empty when its density "
+                                            "(unit frame) stays below this and below the grid's mean; default "
+                                            "0.01 / march_step (optical thickness 0.01 per step), 0.05 without marching")
+
+    def occupancy_threshold(self) -> float:
+        if self.density_threshold is not None:
+            return self.density_threshold
+        return 0.01 / self.march_step if self.march_step > 0 else 0.05
 
 
 class OptimConfig(Frozen):
@@ -91,7 +111,7 @@ def preset_config(method: Method, preset: Preset, device: str) -> TrainConfig:
         if method == "neus":
             model = model.model_copy(update={"samples": 32, "importance": 16})
         else:
-            model = model.model_copy(update={"samples": 64})
+            model = model.model_copy(update={"samples": 64, "march_step": math.sqrt(3) / 48, "target_samples": 2**14})
         config = config.model_copy(update={"model": model, "batch_rays": 512, "max_steps": 2000,
                                            "occupancy_resolution": 32, "validate_every": 200,
                                            "log_every": 10, "checkpoint_every": 200,

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from meshcast.errors import BadInputError, JobFailedError
 from meshcast.fields.networks import BackgroundField
 from meshcast.render.occupancy import OccupancyGrid
-from meshcast.render.renderer import RenderSettings, render_rays
+from meshcast.render.renderer import render_rays
 from meshcast.render.rays import pixel_rays
 from meshcast.reporting import Reporter
 from meshcast.scene.model import Scene
@@ -28,7 +28,7 @@ from meshcast.train.checkpoint import (
 )
 from meshcast.train.config import TrainConfig
 from meshcast.train.data import PixelData, load_pixels
-from meshcast.train.run import RunConfig, build_field, pick_device, render_view
+from meshcast.train.run import RunConfig, build_field, pick_device, render_settings, render_view
 
 MAX_ROLLBACKS = 3
 BACKGROUNDS = {"white": (1.0, 1.0, 1.0), "black": (0.0, 0.0, 0.0), "random": (1.0, 1.0, 1.0)}
@@ -45,6 +45,7 @@ class TrainState:
     elapsed: float = 0.0
     lr_scale: float = 1.0
     rollbacks: int = 0
+    samples_per_ray: float | None = None  # running mean, sets the marching NeRF's rays per step
     good: dict[str, Any] = dc_field(default_factory=dict)  # in-memory copy of the last good state
 
 
@@ -98,13 +99,23 @@ def apply_schedule(config: TrainConfig, state: TrainState) -> dict[str, float]:
     return out
 
 
+def rays_per_step(config: TrainConfig, state: TrainState) -> int:
+    """``batch_rays``, or for a marching NeRF as many rays as make ``target_samples`` samples
+    (Instant-NGP's rule: the step's sample count stays constant while empty space is pruned)."""
+    m = config.model
+    if m.method != "nerf" or m.march_step <= 0 or state.samples_per_ray is None:
+        return config.batch_rays if m.method != "nerf" or m.march_step <= 0 else min(config.batch_rays, 1024)
+    return int(min(config.batch_rays, max(64, m.target_samples / max(state.samples_per_ray, 1e-3))))
+
+
 def batch_rays(config: TrainConfig, state: TrainState, data: PixelData):
-    frame, u, v, rgba = data.sample(config.batch_rays, state.generator)
+    n = rays_per_step(config, state)
+    frame, u, v, rgba = data.sample(n, state.generator)
     origins, dirs = pixel_rays(u, v, data.K[frame], data.c2w[frame], data.dist[frame])
     if config.data.background == "random":
-        bg = torch.rand(config.batch_rays, 3, device=rgba.device, generator=state.generator)
+        bg = torch.rand(n, 3, device=rgba.device, generator=state.generator)
     else:
-        bg = torch.tensor(BACKGROUNDS[config.data.background], device=rgba.device).expand(config.batch_rays, 3)
+        bg = torch.tensor(BACKGROUNDS[config.data.background], device=rgba.device).expand(n, 3)
     alpha = rgba[:, 3:]
     target = rgba[:, :3] * alpha + bg * (1 - alpha)
     return origins, dirs, bg, target, alpha[:, 0]
@@ -114,8 +125,7 @@ def train_step(config: TrainConfig, state: TrainState, data: PixelData, sched: d
     """One optimisation step; returns the losses (not yet checked for finiteness)."""
     origins, dirs, bg, target, alpha = batch_rays(config, state, data)
     m = config.model
-    settings = RenderSettings(samples=m.samples, importance=getattr(m, "importance", 0),
-                              cos_anneal=sched.get("cos_anneal", 1.0), stratified=True)
+    settings = render_settings(config, train=True, cos_anneal=sched.get("cos_anneal", 1.0))
     use_amp = config.mixed_precision and origins.is_cuda
     with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
         out = render_rays(state.field, origins, dirs, bg, settings, state.occupancy, state.background, train=True)
@@ -140,6 +150,7 @@ def train_step(config: TrainConfig, state: TrainState, data: PixelData, sched: d
     loss.backward()
     losses["loss"] = loss
     losses["samples"] = out["samples"]
+    losses["rays"] = torch.tensor(origins.shape[0])
     return losses
 
 
@@ -212,7 +223,7 @@ def update_occupancy(config: TrainConfig, state: TrainState, p: float) -> None:
         band = max(0.3 * (1.0 - 2.0 * p), 0.0)  # wide early, so the surface can still move far
         state.occupancy.update(state.field.geometry, "sdf", band)
     elif state.step >= 256:  # let the density field form before pruning
-        state.occupancy.update(state.field.geometry, "density", m.density_threshold)
+        state.occupancy.update(state.field.geometry, "density", m.occupancy_threshold())
 
 
 def validate(config: TrainConfig, state: TrainState, run: RunConfig, run_dir: Path,
@@ -227,8 +238,7 @@ def validate(config: TrainConfig, state: TrainState, run: RunConfig, run_dir: Pa
         return None
     size = min(200, config.data.max_size or 200)
     k = val_frame.intrinsics.scaled(scale_for(val_frame, size))
-    m = config.model
-    settings = RenderSettings(samples=m.samples, importance=getattr(m, "importance", 0), stratified=False)
+    settings = render_settings(config)
     state.field.eval()
     out = render_view(state.field, state.background, run.similarity, val_frame.c2w_array(), k, settings,
                       run.background_color, state.occupancy.values.device, occupancy=state.occupancy)
@@ -309,11 +319,14 @@ def train(config: TrainConfig, scene: Scene, scene_path: Path, run_dir: Path, re
             state.optimizer.step()
             state.step += 1
             state.elapsed = time.monotonic() - t_start
-            samples_seen += int(losses["samples"])
+            n_samples = int(losses["samples"])
+            samples_seen += n_samples
+            per_ray = n_samples / int(losses["rays"])
+            state.samples_per_ray = per_ray if state.samples_per_ray is None else 0.9 * state.samples_per_ray + 0.1 * per_ray
             if state.step % 100 == 0:
                 state.good, state.rollbacks = snapshot(state), 0
             if state.step % config.log_every == 0 or state.step == 1:
-                stats = {k: float(v.detach()) for k, v in losses.items() if k != "samples"}
+                stats = {k: float(v.detach()) for k, v in losses.items() if k not in ("samples", "rays")}
                 stats["psnr"] = -10 * math.log10(max(stats["mse"], 1e-10))
                 stats["samples_per_s"] = samples_seen / max(time.monotonic() - t_window, 1e-6)
                 samples_seen, t_window = 0, time.monotonic()

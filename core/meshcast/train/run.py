@@ -5,6 +5,7 @@ the newest checkpoint while training is unfinished). Nothing is unpickled.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,7 +41,7 @@ def build_field(config: TrainConfig) -> torch.nn.Module:
     m = config.model
     if m.method == "neus":
         return SDFField(m.grid, m.geometry, m.color, init_radius=m.init_radius)
-    return DensityField(m.grid, m.geometry, m.color)
+    return DensityField(m.grid, m.geometry, m.color, view_encoding=m.view_encoding)
 
 
 def pick_device(requested: str) -> torch.device:
@@ -52,9 +53,12 @@ def pick_device(requested: str) -> torch.device:
     return torch.device("cpu")
 
 
-def render_settings(config: TrainConfig) -> RenderSettings:
+def render_settings(config: TrainConfig, train: bool = False, cos_anneal: float = 1.0) -> RenderSettings:
     m = config.model
-    return RenderSettings(samples=m.samples, importance=getattr(m, "importance", 0), stratified=False)
+    if m.method == "nerf":
+        return RenderSettings(samples=m.samples, importance=0, stratified=train, march_step=m.march_step,
+                              early_stop=m.early_stop)
+    return RenderSettings(samples=m.samples, importance=m.importance, stratified=train, cos_anneal=cos_anneal)
 
 
 @dataclass
@@ -75,8 +79,10 @@ def read_run_config(run_dir: Path) -> RunConfig:
     if not path.is_file():
         raise BadInputError(f"{run_dir}: not a meshcast run folder (no config.json)", code="run.missing")
     try:
-        config = RunConfig.model_validate_json(path.read_text())
-    except ValidationError as exc:
+        config = RunConfig.model_validate(_upgrade(json.loads(path.read_text())))
+    except (ValidationError, ValueError) as exc:
+        if not isinstance(exc, ValidationError):
+            raise BadInputError(f"{path}: not valid JSON ({exc})", code="run.config_invalid") from exc
         raise BadInputError(f"{path}: invalid run configuration ({exc.errors()[0]['loc']}: {exc.errors()[0]['msg']})",
                             code="run.config_invalid") from exc
     if _release(config.version) < FIRST_TCNN_LAYOUT:
@@ -86,6 +92,20 @@ def read_run_config(run_dir: Path) -> RunConfig:
             hint="train it again with this version, or extract it with the meshcast version that trained it",
             code="run.old_layout")
     return config
+
+
+def _upgrade(raw):
+    """Settings that a run written by an older meshcast left out get the values it used then
+    (NeRF before 0.3: the view direction itself into the colour network, fixed samples per ray)."""
+    if not isinstance(raw, dict) or _release(str(raw.get("version", "0"))) >= (0, 3):
+        return raw
+    train = raw.get("train")
+    model = train.get("model") if isinstance(train, dict) else None
+    if isinstance(model, dict) and model.get("method") == "nerf":
+        model.setdefault("view_encoding", "direction")
+        model.setdefault("march_step", 0.0)
+        model.setdefault("density_threshold", 0.05)
+    return raw
 
 
 # meshcast 0.2 adopted tiny-cuda-nn's hash-grid function (scale - 1, + 0.5 offset, 8-aligned levels)
