@@ -1,6 +1,11 @@
-"""Profile training steps on the current device: top operators by self device time.
+"""Profile training steps on the current device: top operators by self device time, and how
+much of the step's wall time the device is busy.
 
   python benchmarks/profile_step.py --scene DATA/lego_400 --method neus --steps 5
+  python benchmarks/profile_step.py --scene DATA/lego_400 --method nerf --warmup 600 --fp32
+
+``--warmup`` trains that many steps first, so that a NeRF's occupancy grid has pruned empty
+space and the profile is of the steady state rather than of the first steps.
 """
 from __future__ import annotations
 
@@ -23,9 +28,13 @@ def main() -> None:
     parser.add_argument("--scene", type=Path, required=True)
     parser.add_argument("--method", default="neus")
     parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=3, help="steps trained before timing")
+    parser.add_argument("--fp32", action="store_true", help="no mixed precision")
     args = parser.parse_args()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     config = preset_config(args.method, "preview", device.type)
+    if args.fp32:
+        config = config.model_copy(update={"mixed_precision": False})
     scene = load_scene(args.scene)
     sim = Similarity.from_region(scene.region or auto_region(scene))
     data = load_pixels(scene, scene.split("train"), sim, config.data.max_size).to(device)
@@ -37,23 +46,36 @@ def main() -> None:
         losses = train_step(config, state, data, sched)
         state.optimizer.step()
         state.step += 1
+        n = int(losses["samples"])
+        per_ray = n / int(losses["rays"])
+        state.samples_per_ray = per_ray if state.samples_per_ray is None else 0.9 * state.samples_per_ray + 0.1 * per_ray
         return losses
-    for _ in range(3):
+    for _ in range(args.warmup):
         step()
     if device.type == "cuda":
         torch.cuda.synchronize()
     t = time.time()
+    samples = rays = 0
     for _ in range(args.steps):
-        step()
+        losses = step()
+        samples += int(losses["samples"])
+        rays += int(losses["rays"])
     if device.type == "cuda":
         torch.cuda.synchronize()
-    print(f"{args.method}: {(time.time() - t) / args.steps * 1000:.1f} ms/step", flush=True)
+    ms = (time.time() - t) / args.steps * 1000
+    print(f"{args.method}: {ms:.1f} ms/step, {samples / args.steps:.0f} samples and {rays / args.steps:.0f} rays "
+          f"per step, {samples / args.steps / ms * 1000:.3g} samples/s, occupied {float(state.occupancy.occupied.float().mean()):.3f}",
+          flush=True)
     activities = [torch.profiler.ProfilerActivity.CPU] + ([torch.profiler.ProfilerActivity.CUDA] if device.type == "cuda" else [])
     with torch.profiler.profile(activities=activities) as prof:
         for _ in range(args.steps):
             step()
     key = "self_cuda_time_total" if device.type == "cuda" else "self_cpu_time_total"
-    print(prof.key_averages().table(sort_by=key, row_limit=18, max_name_column_width=45))
+    averages = prof.key_averages()
+    if device.type == "cuda":
+        busy = sum(e.self_device_time_total for e in averages) / 1000 / args.steps
+        print(f"device busy {busy:.1f} ms of each step (kernels' self time summed)")
+    print(averages.table(sort_by=key, row_limit=25, max_name_column_width=45))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from meshcast.render.march import composite_packed, march, transmittance
+from meshcast.render.march import composite_packed, march, transmittance, use_kernels
 from meshcast.render.occupancy import OccupancyGrid
 from meshcast.render.rays import sphere_near_far
 from meshcast.render.volrend import composite, density_alpha, neus_alpha, sample_pdf
@@ -22,6 +22,7 @@ class RenderSettings:
     stratified: bool = True
     march_step: float = 0.0  # > 0: density fields march with this step through the occupancy grid
     early_stop: float = 1e-4  # marching: drop samples once the light reaching them is below this
+    kernels: str = "auto"  # marching and compositing: "auto" (Triton on CUDA), "torch" or "triton"
 
 
 def _uniform(near: torch.Tensor, far: torch.Tensor, n: int, stratified: bool) -> torch.Tensor:
@@ -107,12 +108,13 @@ def render_marched(field, origins: torch.Tensor, dirs: torch.Tensor, background:
     sample and drops those behind an opaque surface (transmittance below ``early_stop``); the
     second pass, with gradients, shades only the samples that remain."""
     step = settings.march_step
-    ray, t = march(origins, dirs, step, occupancy, jitter=settings.stratified and train)
+    kernels = use_kernels(settings.kernels, origins)
+    ray, t = march(origins, dirs, step, occupancy, jitter=settings.stratified and train, kernels=kernels)
     if settings.early_stop > 0 and ray.numel() > 0:
         with torch.no_grad():
             density = field.geometry(origins[ray] + dirs[ray] * t[:, None]).float()
-            alive = transmittance(ray, density * step) > settings.early_stop
-            ray, t = ray[alive], t[alive]
+            alive = (transmittance(ray, density * step) > settings.early_stop).nonzero()[:, 0]
+            ray, t = ray[alive], t[alive]  # one synchronisation for both
     x, d = origins[ray] + dirs[ray] * t[:, None], dirs[ray]
     if ray.numel() > 0:
         density, feature = field.forward_geometry(x)
@@ -124,7 +126,7 @@ def render_marched(field, origins: torch.Tensor, dirs: torch.Tensor, background:
     if background_field is not None:
         _, far, _ = sphere_near_far(origins, dirs)
         bg = render_background(background_field, origins, dirs, far, settings.background_samples)
-    result = composite_packed(ray, density.float() * step, rgb, t, origins.shape[0], bg)
+    result = composite_packed(ray, density.float() * step, rgb, t, origins.shape[0], bg, kernels=kernels)
     return {"rgb": result["rgb"], "opacity": result["opacity"], "depth": result["depth"],
             "samples": torch.tensor(ray.numel())}
 

@@ -53,6 +53,9 @@ class NerfConfig(Frozen):
                               "this much light reaches them (0: never)")
     target_samples: int = Field(2**18, ge=256, description="marching: samples per training step; the number of rays "
                                 "adapts to it, up to batch_rays")
+    render_backend: Literal["auto", "torch", "triton"] = Field(
+        "auto", description="ray marching and compositing: auto: Triton kernels on CUDA when Triton is installed, "
+        "else PyTorch; torch: always the PyTorch reference; triton: the kernels or an error")
     view_encoding: Literal["direction", "sh4"] = Field("sh4", description="input of the colour network: the view "
                                                       "direction or its spherical harmonics (bands 0-3)")
     density_threshold: float | None = Field(None, gt=0, description="occupancy: a cell is empty when its density "
@@ -120,7 +123,9 @@ def preset_config(method: Method, preset: Preset, device: str) -> TrainConfig:
     elif method == "nerf":
         # 16384 rays: on an H100 the step rate stayed the same as with 8192 (3302 vs 3374 steps in
         # 60 s), so twice the samples per second (benchmarks/lego_nerf_sweep_60s_h100.json)
-        config = config.model_copy(update={"batch_rays": 16384,
+        # float32 throughout: bf16 autocast was both slower and 0.9 dB worse at 60 s on lego
+        # (benchmarks/lego_nerf_march_sweep_h100.json)
+        config = config.model_copy(update={"batch_rays": 16384, "mixed_precision": False,
                                            "optim": OptimConfig(lr_grid=1e-2, lr_net=1e-2, warmup_steps=100)})
     if preset == "quality" and method == "neus":
         model = config.model.model_copy(update={"coarse_to_fine": True, "numerical_gradients": True,

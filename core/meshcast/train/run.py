@@ -57,7 +57,7 @@ def render_settings(config: TrainConfig, train: bool = False, cos_anneal: float 
     m = config.model
     if m.method == "nerf":
         return RenderSettings(samples=m.samples, importance=0, stratified=train, march_step=m.march_step,
-                              early_stop=m.early_stop)
+                              early_stop=m.early_stop, kernels=m.render_backend)
     return RenderSettings(samples=m.samples, importance=m.importance, stratified=train, cos_anneal=cos_anneal)
 
 

@@ -1,0 +1,226 @@
+"""Ray marching and packed compositing in Triton: the same functions as ``march.march`` and
+``march.composite_packed``, in a few kernel launches instead of a few dozen PyTorch operations.
+
+In a NeRF training step the work per sample is small (a hash lookup, two tiny MLPs), so the step
+is bound by the number of operations launched and by host-device synchronisations, not by
+arithmetic (``benchmarks/profile_step.py``: 18 ms per step with the device busy for 12 of them).
+
+* ``march``: one program per block of rays walks every ray's fixed steps through the unit
+  sphere and tests each in the occupancy grid; a first launch counts each ray's kept samples, a
+  cumulative sum gives every ray its offset in the packed list (the one synchronisation: its
+  length), a second launch writes (ray, t). Same sample positions as the PyTorch reference up to
+  float rounding (the kernel may fuse a multiply-add), so a sample exactly on a cell border can
+  land in the other cell: tests allow for that and nothing else.
+* ``composite``: one lane per ray accumulates its samples front to back (transmittance as a
+  running product of exp(-tau), no scan); the backward walks the samples again and gets
+  d/d tau_i from the final colour minus the colour accumulated so far (Instant-NGP's form):
+  d C / d tau_i = T_(i+1) c_i - (C - sum_(k<=i) w_k c_k), likewise for opacity and depth.
+
+Packed tensors as in ``march``: samples ordered by ray and then by distance.
+"""
+from __future__ import annotations
+
+import importlib.util
+import math
+import os
+
+import torch
+
+_TRITON = importlib.util.find_spec("triton") is not None
+INTERPRETED = _TRITON and os.environ.get("TRITON_INTERPRET", "0") == "1"
+
+if _TRITON:
+    import triton
+    import triton.language as tl
+
+
+def available(*tensors: torch.Tensor) -> bool:
+    """Triton is installed and the tensors are on CUDA (or Triton runs in its CPU interpreter)."""
+    return _TRITON and all(t.is_cuda or INTERPRETED for t in tensors)
+
+
+BLOCK = 128
+
+if _TRITON:
+
+    @triton.jit
+    def _march_kernel(o_ptr, d_ptr, near_ptr, far_ptr, off_ptr, occ_ptr, start_ptr, count_ptr, ray_out, t_out,
+                      R, step, res, n_steps, WRITE: tl.constexpr, OCC: tl.constexpr, BLOCK: tl.constexpr):
+        rays = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+        rmask = rays < R
+        ox = tl.load(o_ptr + rays * 3, mask=rmask, other=0.0)
+        oy = tl.load(o_ptr + rays * 3 + 1, mask=rmask, other=0.0)
+        oz = tl.load(o_ptr + rays * 3 + 2, mask=rmask, other=0.0)
+        dx = tl.load(d_ptr + rays * 3, mask=rmask, other=0.0)
+        dy = tl.load(d_ptr + rays * 3 + 1, mask=rmask, other=0.0)
+        dz = tl.load(d_ptr + rays * 3 + 2, mask=rmask, other=0.0)
+        near = tl.load(near_ptr + rays, mask=rmask, other=0.0)
+        far = tl.load(far_ptr + rays, mask=rmask, other=0.0)  # 0 for rays that miss: no steps
+        off = tl.load(off_ptr + rays, mask=rmask, other=0.0)
+        if WRITE:
+            slot = tl.load(start_ptr + rays, mask=rmask, other=0)
+        else:
+            slot = tl.zeros([BLOCK], dtype=tl.int64)
+        for k in range(0, n_steps):
+            t = near + (k + off) * step
+            alive = rmask & (t < far)
+            if OCC:
+                px = tl.minimum(tl.maximum(ox + dx * t, -1.0), 1.0 - 1e-6)
+                py = tl.minimum(tl.maximum(oy + dy * t, -1.0), 1.0 - 1e-6)
+                pz = tl.minimum(tl.maximum(oz + dz * t, -1.0), 1.0 - 1e-6)
+                ix = ((px + 1.0) * 0.5 * res).to(tl.int32)
+                iy = ((py + 1.0) * 0.5 * res).to(tl.int32)
+                iz = ((pz + 1.0) * 0.5 * res).to(tl.int32)
+                cell = (ix * res + iy) * res + iz
+                alive = alive & (tl.load(occ_ptr + cell, mask=alive, other=0) != 0)
+            if WRITE:
+                tl.store(ray_out + slot, rays.to(tl.int64), mask=alive)
+                tl.store(t_out + slot, t, mask=alive)
+            slot += alive.to(tl.int64)
+        if not WRITE:
+            tl.store(count_ptr + rays, slot, mask=rmask)
+
+    @triton.jit
+    def _composite_fwd(start_ptr, count_ptr, tau_ptr, rgb_ptr, t_ptr, color_ptr, opacity_ptr, depth_ptr, R,
+                       BLOCK: tl.constexpr):
+        rays = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+        rmask = rays < R
+        start = tl.load(start_ptr + rays, mask=rmask, other=0)
+        count = tl.load(count_ptr + rays, mask=rmask, other=0)
+        trans = tl.full([BLOCK], 1.0, tl.float32)
+        cr = tl.zeros([BLOCK], tl.float32)
+        cg = tl.zeros([BLOCK], tl.float32)
+        cb = tl.zeros([BLOCK], tl.float32)
+        op = tl.zeros([BLOCK], tl.float32)
+        dp = tl.zeros([BLOCK], tl.float32)
+        for k in range(0, tl.max(count, 0)):
+            m = k < count
+            i = start + k
+            tau = tl.load(tau_ptr + i, mask=m, other=0.0)
+            after = tl.exp(-tau)
+            w = trans * (1.0 - after)
+            cr += w * tl.load(rgb_ptr + i * 3, mask=m, other=0.0)
+            cg += w * tl.load(rgb_ptr + i * 3 + 1, mask=m, other=0.0)
+            cb += w * tl.load(rgb_ptr + i * 3 + 2, mask=m, other=0.0)
+            op += w
+            dp += w * tl.load(t_ptr + i, mask=m, other=0.0)
+            trans = trans * after
+        tl.store(color_ptr + rays * 3, cr, mask=rmask)
+        tl.store(color_ptr + rays * 3 + 1, cg, mask=rmask)
+        tl.store(color_ptr + rays * 3 + 2, cb, mask=rmask)
+        tl.store(opacity_ptr + rays, op, mask=rmask)
+        tl.store(depth_ptr + rays, dp, mask=rmask)
+
+    @triton.jit
+    def _composite_bwd(start_ptr, count_ptr, tau_ptr, rgb_ptr, t_ptr, color_ptr, opacity_ptr, depth_ptr,
+                       gcolor_ptr, gopacity_ptr, gdepth_ptr, gtau_ptr, grgb_ptr, R, BLOCK: tl.constexpr):
+        rays = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+        rmask = rays < R
+        start = tl.load(start_ptr + rays, mask=rmask, other=0)
+        count = tl.load(count_ptr + rays, mask=rmask, other=0)
+        fr = tl.load(color_ptr + rays * 3, mask=rmask, other=0.0)
+        fg = tl.load(color_ptr + rays * 3 + 1, mask=rmask, other=0.0)
+        fb = tl.load(color_ptr + rays * 3 + 2, mask=rmask, other=0.0)
+        fo = tl.load(opacity_ptr + rays, mask=rmask, other=0.0)
+        fd = tl.load(depth_ptr + rays, mask=rmask, other=0.0)
+        gr = tl.load(gcolor_ptr + rays * 3, mask=rmask, other=0.0)
+        gg = tl.load(gcolor_ptr + rays * 3 + 1, mask=rmask, other=0.0)
+        gb = tl.load(gcolor_ptr + rays * 3 + 2, mask=rmask, other=0.0)
+        go = tl.load(gopacity_ptr + rays, mask=rmask, other=0.0)
+        gd = tl.load(gdepth_ptr + rays, mask=rmask, other=0.0)
+        trans = tl.full([BLOCK], 1.0, tl.float32)
+        cr = tl.zeros([BLOCK], tl.float32)
+        cg = tl.zeros([BLOCK], tl.float32)
+        cb = tl.zeros([BLOCK], tl.float32)
+        op = tl.zeros([BLOCK], tl.float32)
+        dp = tl.zeros([BLOCK], tl.float32)
+        for k in range(0, tl.max(count, 0)):
+            m = k < count
+            i = start + k
+            tau = tl.load(tau_ptr + i, mask=m, other=0.0)
+            r = tl.load(rgb_ptr + i * 3, mask=m, other=0.0)
+            g = tl.load(rgb_ptr + i * 3 + 1, mask=m, other=0.0)
+            b = tl.load(rgb_ptr + i * 3 + 2, mask=m, other=0.0)
+            ts = tl.load(t_ptr + i, mask=m, other=0.0)
+            after = tl.exp(-tau)
+            w = trans * (1.0 - after)
+            trans = trans * after  # now the light that passes this sample
+            cr += w * r
+            cg += w * g
+            cb += w * b
+            op += w
+            dp += w * ts
+            gtau = gr * (trans * r - (fr - cr)) + gg * (trans * g - (fg - cg)) + gb * (trans * b - (fb - cb))
+            gtau += go * (trans - (fo - op)) + gd * (trans * ts - (fd - dp))
+            tl.store(gtau_ptr + i, gtau, mask=m)
+            tl.store(grgb_ptr + i * 3, w * gr, mask=m)
+            tl.store(grgb_ptr + i * 3 + 1, w * gg, mask=m)
+            tl.store(grgb_ptr + i * 3 + 2, w * gb, mask=m)
+
+
+def _blocks(n: int) -> tuple[int]:
+    return (max(1, triton.cdiv(n, BLOCK)),)
+
+
+def march(origins: torch.Tensor, dirs: torch.Tensor, near: torch.Tensor, far: torch.Tensor, offset: torch.Tensor,
+          step: float, occupied: torch.Tensor | None, resolution: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Packed (ray, t) of the samples ``near + (k + offset) * step < far`` (per ray) that lie in
+    occupied cells of the flat (res^3,) ``occupied`` grid (None: every cell). A ray that should
+    get no samples has ``far`` below ``near``."""
+    R, device = origins.shape[0], origins.device
+    n_steps = int(math.ceil(2.0 / step))  # the longest chord of the unit sphere, as in march.march
+    o, d = origins.float().contiguous(), dirs.float().contiguous()
+    near, far, offset = near.float().contiguous(), far.float().contiguous(), offset.float().contiguous()
+    occ = occupied.to(torch.uint8).contiguous() if occupied is not None else torch.ones(1, dtype=torch.uint8, device=device)
+    count = torch.empty(R, dtype=torch.int64, device=device)
+    empty_i, empty_f = torch.empty(0, dtype=torch.int64, device=device), torch.empty(0, device=device)
+    args = (o, d, near, far, offset, occ)
+    _march_kernel[_blocks(R)](*args, count, count, empty_i, empty_f, R, step, resolution, n_steps,
+                              WRITE=False, OCC=occupied is not None, BLOCK=BLOCK)
+    ends = torch.cumsum(count, 0)
+    total = int(ends[-1]) if R else 0
+    ray, t = torch.empty(total, dtype=torch.int64, device=device), torch.empty(total, device=device)
+    if total:
+        _march_kernel[_blocks(R)](*args, ends - count, count, ray, t, R, step, resolution, n_steps,
+                                  WRITE=True, OCC=occupied is not None, BLOCK=BLOCK)
+    return ray, t
+
+
+def segments(ray: torch.Tensor, n_rays: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """First index and length of each ray's samples in a packed list (no synchronisation)."""
+    count = torch.bincount(ray, minlength=n_rays)
+    return torch.cumsum(count, 0) - count, count
+
+
+class CompositePacked(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, start, count, tau, rgb, t):
+        R = start.shape[0]
+        tau, rgb, t = tau.float().contiguous(), rgb.float().contiguous(), t.float().contiguous()
+        color = torch.empty(R, 3, device=tau.device)
+        opacity, depth = torch.empty(R, device=tau.device), torch.empty(R, device=tau.device)
+        if R:
+            _composite_fwd[_blocks(R)](start, count, tau, rgb, t, color, opacity, depth, R, BLOCK=BLOCK)
+        ctx.save_for_backward(start, count, tau, rgb, t, color, opacity, depth)
+        return color, opacity, depth
+
+    @staticmethod
+    def backward(ctx, gcolor, gopacity, gdepth):
+        start, count, tau, rgb, t, color, opacity, depth = ctx.saved_tensors
+        R = start.shape[0]
+        gtau, grgb = torch.zeros_like(tau), torch.zeros_like(rgb)
+        zeros = torch.zeros(R, device=tau.device)
+        gcolor = gcolor.float().contiguous() if gcolor is not None else torch.zeros(R, 3, device=tau.device)
+        gopacity = gopacity.float().contiguous() if gopacity is not None else zeros
+        gdepth = gdepth.float().contiguous() if gdepth is not None else zeros
+        if R:
+            _composite_bwd[_blocks(R)](start, count, tau, rgb, t, color, opacity, depth, gcolor, gopacity, gdepth,
+                                       gtau, grgb, R, BLOCK=BLOCK)
+        return None, None, gtau, grgb, None
+
+
+def composite(ray: torch.Tensor, tau: torch.Tensor, rgb: torch.Tensor, t: torch.Tensor,
+              n_rays: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Colour (R, 3), opacity (R,) and depth (R,) of packed samples (no background)."""
+    start, count = segments(ray, n_rays)
+    return CompositePacked.apply(start, count, tau, rgb, t)
