@@ -39,6 +39,7 @@ def main() -> None:
     sim = Similarity.from_region(scene.region or auto_region(scene))
     data = load_pixels(scene, scene.split("train"), sim, config.data.max_size).to(device)
     state = initialize_state(config, device, False)
+    torch.set_float32_matmul_precision("high")  # as train() does
     def step():
         sched = apply_schedule(config, state)
         if state.step % config.occupancy_every == 0:

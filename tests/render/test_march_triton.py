@@ -73,10 +73,8 @@ def test_march_matches_the_reference(kernels, with_grid):
     origins, dirs = camera_rays(300, seed=0)
     grid = ball_grid() if with_grid else None
     step = 0.02
-    near, far, hit = reference.sphere_near_far(origins, dirs)
-    offset = torch.full((300,), 0.5)
-    ray, t = kernels.march(origins, dirs, near, torch.where(hit, far, near - 1.0), offset, step,
-                           grid.occupied if grid else None, grid.resolution if grid else 1)
+    ray, t = kernels.march(origins, dirs, torch.full((300,), 0.5), step, grid.occupied if grid else None,
+                           grid.resolution if grid else 1)
     ref_ray, ref_t = reference.march(origins, dirs, step, grid, jitter=False)
     assert abs(len(ray) - len(ref_ray)) <= max(1, len(ref_ray) // 1000)
     assert len(ref_ray) > 1000 and bool(torch.all(ray[1:] >= ray[:-1]))  # packed by ray
@@ -92,7 +90,7 @@ def test_march_with_random_offsets_stays_on_the_step_lattice(kernels):
     origins, dirs = camera_rays(200, seed=1)
     near, far, hit = reference.sphere_near_far(origins, dirs)
     offset = torch.rand(200, generator=torch.Generator().manual_seed(2))
-    ray, t = kernels.march(origins, dirs, near, torch.where(hit, far, near - 1.0), offset, 0.05, None, 1)
+    ray, t = kernels.march(origins, dirs, offset, 0.05, None, 1)
     k = (t - near[ray]) / 0.05 - offset[ray]
     torch.testing.assert_close(k, k.round(), atol=1e-3, rtol=0)
     assert bool(torch.all(t < far[ray])) and bool(torch.all(hit[ray]))
@@ -100,6 +98,13 @@ def test_march_with_random_offsets_stays_on_the_step_lattice(kernels):
     expected = torch.where(hit, torch.floor((far - near) / 0.05 - offset) + 1, torch.zeros(200)).clamp(min=0)
     counts = torch.bincount(ray, minlength=200)
     assert (counts - expected).abs().max() <= 1 and (counts != expected).float().mean() < 0.02
+
+
+def test_transmittance_matches_the_reference(kernels):
+    lengths = torch.tensor([3, 0, 50, 1])
+    ray = torch.repeat_interleave(torch.arange(4), lengths)
+    tau = torch.rand(len(ray), generator=torch.Generator().manual_seed(5))
+    torch.testing.assert_close(kernels.transmittance(ray, tau, 4), reference.transmittance(ray, tau), atol=1e-6, rtol=1e-5)
 
 
 def test_composite_matches_the_reference_and_its_gradients(kernels):
@@ -188,6 +193,8 @@ ref_ray, ref_t = reference.march(origins, dirs, step, grid, jitter=False)
 assert abs(len(ray) - len(ref_ray)) <= len(ref_ray) // 1000, (len(ray), len(ref_ray))
 assert bool((grid.query(origins[ray] + dirs[ray] * t[:, None])).float().mean() >= 0.999)
 tau = torch.rand(len(ref_ray), device="cuda", generator=None) * 0.05
+torch.testing.assert_close(march_triton.transmittance(ref_ray, tau, n), reference.transmittance(ref_ray, tau),
+                           atol=1e-5, rtol=1e-4)
 rgb = torch.rand(len(ref_ray), 3, device="cuda")
 tau.requires_grad_(True); rgb.requires_grad_(True)
 w = torch.rand(n, 3, device="cuda")

@@ -48,14 +48,13 @@ def march(origins: torch.Tensor, dirs: torch.Tensor, step: float, occupancy: Occ
     Returns the packed ``ray`` (N,) and distances ``t`` (N,) of the sample midpoints.
     """
     R = origins.shape[0]
-    near, far, hit = sphere_near_far(origins, dirs)
     offset = torch.rand(R, device=origins.device) if jitter else torch.full((R,), 0.5, device=origins.device)
     if kernels:
         from meshcast.render import march_triton
 
-        return march_triton.march(origins, dirs, near, torch.where(hit, far, near - 1.0), offset, step,
-                                  occupancy.occupied if occupancy is not None else None,
+        return march_triton.march(origins, dirs, offset, step, occupancy.occupied if occupancy is not None else None,
                                   occupancy.resolution if occupancy is not None else 1)
+    near, far, hit = sphere_near_far(origins, dirs)
     n_steps = int(math.ceil(2.0 / step))  # the longest chord of the unit sphere
     rays_per_chunk = max(1, chunk // n_steps)
     out_ray, out_t = [], []

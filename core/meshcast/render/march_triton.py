@@ -44,7 +44,7 @@ BLOCK = 128
 if _TRITON:
 
     @triton.jit
-    def _march_kernel(o_ptr, d_ptr, near_ptr, far_ptr, off_ptr, occ_ptr, start_ptr, count_ptr, ray_out, t_out,
+    def _march_kernel(o_ptr, d_ptr, off_ptr, occ_ptr, start_ptr, count_ptr, ray_out, t_out,
                       R, step, res, n_steps, WRITE: tl.constexpr, OCC: tl.constexpr, BLOCK: tl.constexpr):
         rays = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
         rmask = rays < R
@@ -54,8 +54,13 @@ if _TRITON:
         dx = tl.load(d_ptr + rays * 3, mask=rmask, other=0.0)
         dy = tl.load(d_ptr + rays * 3 + 1, mask=rmask, other=0.0)
         dz = tl.load(d_ptr + rays * 3 + 2, mask=rmask, other=0.0)
-        near = tl.load(near_ptr + rays, mask=rmask, other=0.0)
-        far = tl.load(far_ptr + rays, mask=rmask, other=0.0)  # 0 for rays that miss: no steps
+        # the unit sphere along the ray, as rays.sphere_near_far; a miss gets far < near: no steps
+        b = ox * dx + oy * dy + oz * dz
+        disc = b * b - (ox * ox + oy * oy + oz * oz - 1.0)
+        root = tl.sqrt(tl.maximum(disc, 0.0))
+        near = tl.maximum(-b - root, 0.0)
+        far = tl.maximum(-b + root, 1e-4)
+        far = tl.where((disc > 0) & (far > near), far, -1.0)
         off = tl.load(off_ptr + rays, mask=rmask, other=0.0)
         if WRITE:
             slot = tl.load(start_ptr + rays, mask=rmask, other=0)
@@ -158,23 +163,38 @@ if _TRITON:
             tl.store(grgb_ptr + i * 3 + 2, w * gb, mask=m)
 
 
+if _TRITON:
+
+    @triton.jit
+    def _transmittance_kernel(start_ptr, count_ptr, tau_ptr, out_ptr, R, BLOCK: tl.constexpr):
+        rays = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+        rmask = rays < R
+        start = tl.load(start_ptr + rays, mask=rmask, other=0)
+        count = tl.load(count_ptr + rays, mask=rmask, other=0)
+        trans = tl.full([BLOCK], 1.0, tl.float32)
+        for k in range(0, tl.max(count, 0)):
+            m = k < count
+            tl.store(out_ptr + start + k, trans, mask=m)
+            trans = trans * tl.exp(-tl.load(tau_ptr + start + k, mask=m, other=0.0))
+
+
 def _blocks(n: int) -> tuple[int]:
     return (max(1, triton.cdiv(n, BLOCK)),)
 
 
-def march(origins: torch.Tensor, dirs: torch.Tensor, near: torch.Tensor, far: torch.Tensor, offset: torch.Tensor,
-          step: float, occupied: torch.Tensor | None, resolution: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Packed (ray, t) of the samples ``near + (k + offset) * step < far`` (per ray) that lie in
-    occupied cells of the flat (res^3,) ``occupied`` grid (None: every cell). A ray that should
-    get no samples has ``far`` below ``near``."""
+def march(origins: torch.Tensor, dirs: torch.Tensor, offset: torch.Tensor, step: float,
+          occupied: torch.Tensor | None, resolution: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Packed (ray, t) of the samples ``near + (k + offset) * step < far`` (per ray, near and far
+    where it enters and leaves the unit sphere) that lie in occupied cells of the flat (res^3,)
+    ``occupied`` grid (None: every cell)."""
     R, device = origins.shape[0], origins.device
     n_steps = int(math.ceil(2.0 / step))  # the longest chord of the unit sphere, as in march.march
     o, d = origins.float().contiguous(), dirs.float().contiguous()
-    near, far, offset = near.float().contiguous(), far.float().contiguous(), offset.float().contiguous()
+    offset = offset.float().contiguous()
     occ = occupied.to(torch.uint8).contiguous() if occupied is not None else torch.ones(1, dtype=torch.uint8, device=device)
     count = torch.empty(R, dtype=torch.int64, device=device)
     empty_i, empty_f = torch.empty(0, dtype=torch.int64, device=device), torch.empty(0, device=device)
-    args = (o, d, near, far, offset, occ)
+    args = (o, d, offset, occ)
     _march_kernel[_blocks(R)](*args, count, count, empty_i, empty_f, R, step, resolution, n_steps,
                               WRITE=False, OCC=occupied is not None, BLOCK=BLOCK)
     ends = torch.cumsum(count, 0)
@@ -224,3 +244,12 @@ def composite(ray: torch.Tensor, tau: torch.Tensor, rgb: torch.Tensor, t: torch.
     """Colour (R, 3), opacity (R,) and depth (R,) of packed samples (no background)."""
     start, count = segments(ray, n_rays)
     return CompositePacked.apply(start, count, tau, rgb, t)
+
+
+def transmittance(ray: torch.Tensor, tau: torch.Tensor, n_rays: int) -> torch.Tensor:
+    """Light reaching each packed sample (no gradient): as ``march.transmittance``."""
+    start, count = segments(ray, n_rays)
+    out = torch.empty(tau.shape[0], device=tau.device)
+    if n_rays:
+        _transmittance_kernel[_blocks(n_rays)](start, count, tau.detach().float().contiguous(), out, n_rays, BLOCK=BLOCK)
+    return out

@@ -113,7 +113,13 @@ def render_marched(field, origins: torch.Tensor, dirs: torch.Tensor, background:
     if settings.early_stop > 0 and ray.numel() > 0:
         with torch.no_grad():
             density = field.geometry(origins[ray] + dirs[ray] * t[:, None]).float()
-            alive = (transmittance(ray, density * step) > settings.early_stop).nonzero()[:, 0]
+            if kernels:
+                from meshcast.render import march_triton
+
+                light = march_triton.transmittance(ray, density * step, origins.shape[0])
+            else:
+                light = transmittance(ray, density * step)
+            alive = (light > settings.early_stop).nonzero()[:, 0]
             ray, t = ray[alive], t[alive]  # one synchronisation for both
     x, d = origins[ray] + dirs[ray] * t[:, None], dirs[ray]
     if ray.numel() > 0:

@@ -24,14 +24,14 @@ class PixelData:
     offsets: torch.Tensor  # (F + 1,) int64 start of each frame's pixels
     widths: torch.Tensor  # (F,) int64
     K: torch.Tensor  # (F, 4) fl_x fl_y cx cy of the (downscaled) images
-    dist: torch.Tensor  # (F, 4) k1 k2 p1 p2
+    dist: torch.Tensor | None  # (F, 4) k1 k2 p1 p2; None when no image is distorted (no undistortion to run)
     c2w: torch.Tensor  # (F, 4, 4) unit frame, OpenGL
     has_mask: bool
     frames: tuple[Frame, ...]
 
     def to(self, device: torch.device) -> "PixelData":
         return PixelData(self.rgba.to(device), self.offsets.to(device), self.widths.to(device), self.K.to(device),
-                         self.dist.to(device), self.c2w.to(device), self.has_mask, self.frames)
+                         None if self.dist is None else self.dist.to(device), self.c2w.to(device), self.has_mask, self.frames)
 
     def sample(self, n: int, generator: torch.Generator | None = None):
         """n random pixels -> (frame index, u, v (pixel centres), rgba float [0, 1])."""
@@ -82,6 +82,6 @@ def load_pixels(scene: Scene, frames: tuple[Frame, ...], similarity: Similarity,
     return PixelData(
         rgba=torch.from_numpy(np.concatenate(chunks)), offsets=torch.tensor(offsets, dtype=torch.int64),
         widths=torch.tensor(widths, dtype=torch.int64), K=torch.tensor(Ks, dtype=torch.float32),
-        dist=torch.tensor(dists, dtype=torch.float32), c2w=torch.tensor(c2w, dtype=torch.float32),
+        dist=torch.tensor(dists, dtype=torch.float32) if np.any(dists) else None, c2w=torch.tensor(c2w, dtype=torch.float32),
         has_mask=has_mask, frames=frames,
     )

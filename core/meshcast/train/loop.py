@@ -112,7 +112,8 @@ def rays_per_step(config: TrainConfig, state: TrainState) -> int:
 def batch_rays(config: TrainConfig, state: TrainState, data: PixelData):
     n = rays_per_step(config, state)
     frame, u, v, rgba = data.sample(n, state.generator)
-    origins, dirs = pixel_rays(u, v, data.K[frame], data.c2w[frame], data.dist[frame])
+    origins, dirs = pixel_rays(u, v, data.K[frame], data.c2w[frame],
+                                 None if data.dist is None else data.dist[frame])
     if config.data.background == "random":
         bg = torch.rand(n, 3, device=rgba.device, generator=state.generator)
     else:
