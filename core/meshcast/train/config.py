@@ -125,7 +125,9 @@ def preset_config(method: Method, preset: Preset, device: str) -> TrainConfig:
         # 60 s), so twice the samples per second (benchmarks/lego_nerf_sweep_60s_h100.json)
         # float32 throughout: bf16 autocast was both slower and 0.9 dB worse at 60 s on lego
         # (benchmarks/lego_nerf_march_sweep_h100.json)
-        config = config.model_copy(update={"batch_rays": 16384, "mixed_precision": False,
+        # checkpoints by time (checkpoint_seconds) rather than every 1000 steps: at ~100 steps/s
+        # that was one 200 MB write every 10 s
+        config = config.model_copy(update={"batch_rays": 16384, "mixed_precision": False, "checkpoint_every": 20000,
                                            "optim": OptimConfig(lr_grid=1e-2, lr_net=1e-2, warmup_steps=100)})
     if preset == "quality" and method == "neus":
         model = config.model.model_copy(update={"coarse_to_fine": True, "numerical_gradients": True,
