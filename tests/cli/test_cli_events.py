@@ -70,7 +70,8 @@ def test_doctor_paths_name_only_what_runs():
 
     gpu = select_paths({"torch": "2", "triton": "3", "xatlas": None, "pxr": None, "pycolmap": None}, cuda=True)
     assert gpu["device"] == "cuda" and gpu["hash_encoding"].startswith("Triton kernels on CUDA")
-    assert gpu["mixed_precision"] == "bf16 autocast"
+    assert gpu["mixed_precision"].startswith("neus: bf16 autocast")
+    assert gpu["nerf_marching"].startswith("Triton kernels on CUDA")
     both = select_paths({"torch": "2", "triton": "3", "tinycudann": "2.0"}, cuda=True)
     assert both["hash_encoding"].startswith("Triton kernels on CUDA")
     tcnn = select_paths({"torch": "2", "triton": None, "tinycudann": "2.0"}, cuda=True)
@@ -78,6 +79,7 @@ def test_doctor_paths_name_only_what_runs():
     assert select_paths({"torch": "2", "tinycudann": "2.0"}, cuda=False)["hash_encoding"] == "pytorch reference on CPU"
     plain = select_paths({"torch": "2", "triton": None}, cuda=True)
     assert plain["hash_encoding"].startswith("pytorch reference on CUDA (pip install triton")
+    assert plain["nerf_marching"].startswith("pytorch reference on CUDA (pip install triton")
     cpu = select_paths({"torch": "2"}, cuda=False)
     assert cpu["device"] == "cpu" and cpu["uv_atlas"].startswith("unavailable")
     assert select_paths({"torch": None}, cuda=False) == {"training": "unavailable: install torch"}

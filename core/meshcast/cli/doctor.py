@@ -12,7 +12,7 @@ from meshcast.reporting import Reporter
 
 OPTIONAL = {
     "torch": "training and extraction (required)",
-    "triton": "fused GPU kernels for the hash encoding (CUDA only)",
+    "triton": "fused GPU kernels for the hash encoding and NeRF ray marching (CUDA only)",
     "tinycudann": "tiny-cuda-nn hash encoding (CUDA only, optional)",
     "nvdiffrast": "rasterized texture baking (optional, non-commercial licence)",
     "pycolmap": "structure from motion in `meshcast prepare`, COLMAP scene reading",
@@ -78,10 +78,16 @@ def select_paths(packages: dict[str, str | None], cuda: bool) -> dict[str, str]:
         encoding = "tiny-cuda-nn on CUDA (pip install triton for the faster kernels)"
     else:
         encoding = "pytorch reference" + (" on CUDA (pip install triton for the kernels)" if cuda else " on CPU")
+    # NerfConfig.render_backend "auto": the Triton kernels on CUDA, else PyTorch
+    if cuda and packages.get("triton"):
+        marching = "Triton kernels on CUDA (--model.render-backend torch for the reference)"
+    else:
+        marching = "pytorch reference" + (" on CUDA (pip install triton for the kernels)" if cuda else " on CPU")
     return {
         "device": device,
         "hash_encoding": encoding,
-        "mixed_precision": "bf16 autocast" if cuda else "off (CPU: fp32)",
+        "nerf_marching": marching,
+        "mixed_precision": "neus: bf16 autocast, nerf: fp32 with TF32 matmuls" if cuda else "off (CPU: fp32)",
         "marching_cubes": "block-wise, field on " + device,
         "uv_atlas": "xatlas" if packages.get("xatlas") else "unavailable (pip install xatlas)",
         "usd_export": "usd-core" if packages.get("pxr") else "unavailable (pip install usd-core)",
