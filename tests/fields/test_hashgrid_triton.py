@@ -1,10 +1,7 @@
 """Triton hash encoding against the PyTorch reference, on the CPU through Triton's interpreter.
 
-Triton decides when a function is decorated (its own ``triton.language`` helpers at its import)
-whether to interpret, so ``TRITON_INTERPRET=1`` is set here before Triton is first imported, and
-the kernels module is loaded a second time under a private name so that the interpreted copy
-never replaces ``meshcast.fields.hashgrid_triton``. If something imported Triton earlier in this
-process, these tests skip and one test runs this file again in a fresh process instead.
+The interpreter set-up (a private copy of the kernels module, or this file again in a fresh
+process when Triton was imported first) is ``tests/triton_interpreter.py``.
 
 Tolerances: float32 tables match the reference to float32 rounding (sums in another order:
 rel. 1e-5); float16 tables accumulate in float32 where the reference multiplies and sums in
@@ -13,38 +10,29 @@ rel. 1e-3, the reference within 1e-2).
 """
 from __future__ import annotations
 
-import importlib.util
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import torch
-
-if "triton" not in sys.modules:
-    os.environ["TRITON_INTERPRET"] = "1"
-triton = pytest.importorskip("triton")
-
-from triton.runtime.interpreter import InterpretedFunction
+from triton_interpreter import (
+    INTERPRETER_READY,
+    load_interpreted,
+    rerun_in_fresh_process,
+    run_cuda_check,
+)
 
 from meshcast.fields import hashgrid as reference
 from meshcast.fields.config import HashGridConfig
 
 SOURCE = Path(reference.__file__).with_name("hashgrid_triton.py")
 NAME = "meshcast_tests_hashgrid_triton_interpreted"
-INTERPRETER_READY = isinstance(triton.language.standard.zeros, InterpretedFunction)
 
 
 @pytest.fixture(scope="module")
 def fast():
     """A private copy of the kernels module, decorated for the interpreter."""
-    if not INTERPRETER_READY:
-        pytest.skip("Triton was imported before TRITON_INTERPRET=1; see test_in_a_fresh_process")
-    spec = importlib.util.spec_from_file_location(NAME, SOURCE)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[NAME] = module  # the interpreter finds the kernels' helpers through it
-    spec.loader.exec_module(module)
+    module = load_interpreted(SOURCE, NAME)
     assert module.interpreting()
     yield module
     sys.modules.pop(NAME, None)
@@ -52,11 +40,7 @@ def fast():
 
 @pytest.mark.skipif(INTERPRETER_READY, reason="the tests below ran in this process")
 def test_in_a_fresh_process():
-    env = {**os.environ, "TRITON_INTERPRET": "1"}
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__],
-                          check=False, env=env, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert " passed" in proc.stdout and "skipped" in proc.stdout  # all but this one ran
+    rerun_in_fresh_process(__file__)
 
 
 def grid_setup(levels=4, features=2, log2=10, base=4, finest=64, rows=None):
@@ -262,11 +246,7 @@ print("cuda kernels match")
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="the compiled kernels need CUDA")
 def test_cuda_kernels_match_reference():
     # a fresh process: Triton in this one may be set up for the interpreter
-    env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
-    proc = subprocess.run([sys.executable, "-c", CUDA_CHECK], check=False, env=env, capture_output=True,
-                          text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert "cuda kernels match" in proc.stdout
+    run_cuda_check(CUDA_CHECK, "cuda kernels match")
 
 
 def test_hash_grid_module_selects_the_kernels(fast, monkeypatch):

@@ -1,7 +1,7 @@
 """Triton ray marching and packed compositing against the PyTorch reference (``march.py``), on
-the CPU through Triton's interpreter (the set-up of ``tests/fields/test_hashgrid_triton.py``: a
-private copy of the kernels module decorated for the interpreter, or this file again in a fresh
-process when Triton was imported first).
+the CPU through Triton's interpreter (``tests/triton_interpreter.py``: a private copy of the
+kernels module decorated for the interpreter, or this file again in a fresh process when Triton
+was imported first), and compiled on CUDA where there is one.
 
 Tolerances: sample distances to float32 rounding (1e-5); the kernel may fuse a multiply-add
 where PyTorch rounds twice, so a sample within rounding of a cell border can fall in the other
@@ -9,37 +9,28 @@ cell: at most 0.1% of the samples may differ. Compositing sums in another order:
 """
 from __future__ import annotations
 
-import importlib.util
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import torch
-
-if "triton" not in sys.modules:
-    os.environ["TRITON_INTERPRET"] = "1"
-triton = pytest.importorskip("triton")
-
-from triton.runtime.interpreter import InterpretedFunction
+from triton_interpreter import (
+    INTERPRETER_READY,
+    load_interpreted,
+    rerun_in_fresh_process,
+    run_cuda_check,
+)
 
 from meshcast.render import march as reference
 from meshcast.render.occupancy import OccupancyGrid
 
 SOURCE = Path(reference.__file__).with_name("march_triton.py")
 NAME = "meshcast_tests_march_triton_interpreted"
-INTERPRETER_READY = isinstance(triton.language.standard.zeros, InterpretedFunction)
 
 
 @pytest.fixture(scope="module")
 def kernels():
-    if not INTERPRETER_READY:
-        pytest.skip("Triton was imported before TRITON_INTERPRET=1; see test_in_a_fresh_process")
-    spec = importlib.util.spec_from_file_location(NAME, SOURCE)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[NAME] = module
-    spec.loader.exec_module(module)
+    module = load_interpreted(SOURCE, NAME)
     assert module.available(torch.zeros(1))
     yield module
     sys.modules.pop(NAME, None)
@@ -47,11 +38,7 @@ def kernels():
 
 @pytest.mark.skipif(INTERPRETER_READY, reason="the tests below ran in this process")
 def test_in_a_fresh_process():
-    env = {**os.environ, "TRITON_INTERPRET": "1"}
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__],
-                          check=False, env=env, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert " passed" in proc.stdout and "skipped" in proc.stdout
+    rerun_in_fresh_process(__file__)
 
 
 def camera_rays(n: int, seed: int):
@@ -212,8 +199,4 @@ print("cuda kernels match", len(ray), "samples")
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="the compiled kernels need CUDA")
 def test_cuda_kernels_match_reference():
-    env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
-    proc = subprocess.run([sys.executable, "-c", CUDA_CHECK], check=False, env=env, capture_output=True,
-                          text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert "cuda kernels match" in proc.stdout
+    run_cuda_check(CUDA_CHECK, "cuda kernels match")

@@ -66,7 +66,7 @@ if _TRITON:
             slot = tl.load(start_ptr + rays, mask=rmask, other=0)
         else:
             slot = tl.zeros([BLOCK], dtype=tl.int64)
-        for k in range(0, n_steps):
+        for k in range(n_steps):
             t = near + (k + off) * step
             alive = rmask & (t < far)
             if OCC:
@@ -86,19 +86,25 @@ if _TRITON:
             tl.store(count_ptr + rays, slot, mask=rmask)
 
     @triton.jit
-    def _composite_fwd(start_ptr, count_ptr, tau_ptr, rgb_ptr, t_ptr, color_ptr, opacity_ptr, depth_ptr, R,
-                       BLOCK: tl.constexpr):
+    def _segment(start_ptr, count_ptr, R, BLOCK: tl.constexpr):
+        """This program's rays, which exist, and where their samples start and how many there are."""
         rays = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
         rmask = rays < R
         start = tl.load(start_ptr + rays, mask=rmask, other=0)
         count = tl.load(count_ptr + rays, mask=rmask, other=0)
+        return rays, rmask, start, count
+
+    @triton.jit
+    def _composite_fwd(start_ptr, count_ptr, tau_ptr, rgb_ptr, t_ptr, color_ptr, opacity_ptr, depth_ptr, R,
+                       BLOCK: tl.constexpr):
+        rays, rmask, start, count = _segment(start_ptr, count_ptr, R, BLOCK)
         trans = tl.full([BLOCK], 1.0, tl.float32)
         cr = tl.zeros([BLOCK], tl.float32)
         cg = tl.zeros([BLOCK], tl.float32)
         cb = tl.zeros([BLOCK], tl.float32)
         op = tl.zeros([BLOCK], tl.float32)
         dp = tl.zeros([BLOCK], tl.float32)
-        for k in range(0, tl.max(count, 0)):
+        for k in range(tl.max(count, 0)):
             m = k < count
             i = start + k
             tau = tl.load(tau_ptr + i, mask=m, other=0.0)
@@ -119,10 +125,7 @@ if _TRITON:
     @triton.jit
     def _composite_bwd(start_ptr, count_ptr, tau_ptr, rgb_ptr, t_ptr, color_ptr, opacity_ptr, depth_ptr,
                        gcolor_ptr, gopacity_ptr, gdepth_ptr, gtau_ptr, grgb_ptr, R, BLOCK: tl.constexpr):
-        rays = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
-        rmask = rays < R
-        start = tl.load(start_ptr + rays, mask=rmask, other=0)
-        count = tl.load(count_ptr + rays, mask=rmask, other=0)
+        rays, rmask, start, count = _segment(start_ptr, count_ptr, R, BLOCK)
         fr = tl.load(color_ptr + rays * 3, mask=rmask, other=0.0)
         fg = tl.load(color_ptr + rays * 3 + 1, mask=rmask, other=0.0)
         fb = tl.load(color_ptr + rays * 3 + 2, mask=rmask, other=0.0)
@@ -139,7 +142,7 @@ if _TRITON:
         cb = tl.zeros([BLOCK], tl.float32)
         op = tl.zeros([BLOCK], tl.float32)
         dp = tl.zeros([BLOCK], tl.float32)
-        for k in range(0, tl.max(count, 0)):
+        for k in range(tl.max(count, 0)):
             m = k < count
             i = start + k
             tau = tl.load(tau_ptr + i, mask=m, other=0.0)
@@ -167,12 +170,9 @@ if _TRITON:
 
     @triton.jit
     def _transmittance_kernel(start_ptr, count_ptr, tau_ptr, out_ptr, R, BLOCK: tl.constexpr):
-        rays = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
-        rmask = rays < R
-        start = tl.load(start_ptr + rays, mask=rmask, other=0)
-        count = tl.load(count_ptr + rays, mask=rmask, other=0)
+        _, _, start, count = _segment(start_ptr, count_ptr, R, BLOCK)
         trans = tl.full([BLOCK], 1.0, tl.float32)
-        for k in range(0, tl.max(count, 0)):
+        for k in range(tl.max(count, 0)):
             m = k < count
             tl.store(out_ptr + start + k, trans, mask=m)
             trans = trans * tl.exp(-tl.load(tau_ptr + start + k, mask=m, other=0.0))
