@@ -20,7 +20,7 @@ from meshcast.scene.bounds import auto_region
 from meshcast.scene.normalize import Similarity
 from meshcast.train.config import preset_config
 from meshcast.train.data import load_pixels
-from meshcast.train.loop import apply_schedule, initialize_state, train_step, update_occupancy
+from meshcast.train.loop import apply_schedule, initialize_state, record_samples, train_step, update_occupancy
 
 
 def main() -> None:
@@ -47,9 +47,7 @@ def main() -> None:
         losses = train_step(config, state, data, sched)
         state.optimizer.step()
         state.step += 1
-        n = int(losses["samples"])
-        per_ray = n / int(losses["rays"])
-        state.samples_per_ray = per_ray if state.samples_per_ray is None else 0.9 * state.samples_per_ray + 0.1 * per_ray
+        record_samples(state, losses)
         return losses
     for _ in range(args.warmup):
         step()

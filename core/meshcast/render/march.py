@@ -87,8 +87,14 @@ def exclusive_segment_sum(ray: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return (before - before[first][segment]).to(x.dtype)
 
 
-def transmittance(ray: torch.Tensor, tau: torch.Tensor) -> torch.Tensor:
-    """Light reaching each packed sample: exp(- optical thickness of the samples before it)."""
+def transmittance(ray: torch.Tensor, tau: torch.Tensor, n_rays: int = 0, kernels: bool = False) -> torch.Tensor:
+    """Light reaching each packed sample: exp(- optical thickness of the samples before it).
+    ``kernels``: the Triton kernel (``march_triton.transmittance``, for ``n_rays`` rays, without
+    gradient) instead of this differentiable PyTorch reference."""
+    if kernels:
+        from meshcast.render import march_triton
+
+        return march_triton.transmittance(ray, tau, n_rays)
     return torch.exp(-exclusive_segment_sum(ray, tau))
 
 

@@ -113,12 +113,7 @@ def render_marched(field, origins: torch.Tensor, dirs: torch.Tensor, background:
     if settings.early_stop > 0 and ray.numel() > 0:
         with torch.no_grad():
             density = field.geometry(origins[ray] + dirs[ray] * t[:, None]).float()
-            if kernels:
-                from meshcast.render import march_triton
-
-                light = march_triton.transmittance(ray, density * step, origins.shape[0])
-            else:
-                light = transmittance(ray, density * step)
+            light = transmittance(ray, density * step, origins.shape[0], kernels)
             alive = (light > settings.early_stop).nonzero()[:, 0]
             ray, t = ray[alive], t[alive]  # one synchronisation for both
     x, d = origins[ray] + dirs[ray] * t[:, None], dirs[ray]
