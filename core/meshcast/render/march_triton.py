@@ -48,12 +48,8 @@ if _TRITON:
                       R, step, res, n_steps, WRITE: tl.constexpr, OCC: tl.constexpr, BLOCK: tl.constexpr):
         rays = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
         rmask = rays < R
-        ox = tl.load(o_ptr + rays * 3, mask=rmask, other=0.0)
-        oy = tl.load(o_ptr + rays * 3 + 1, mask=rmask, other=0.0)
-        oz = tl.load(o_ptr + rays * 3 + 2, mask=rmask, other=0.0)
-        dx = tl.load(d_ptr + rays * 3, mask=rmask, other=0.0)
-        dy = tl.load(d_ptr + rays * 3 + 1, mask=rmask, other=0.0)
-        dz = tl.load(d_ptr + rays * 3 + 2, mask=rmask, other=0.0)
+        ox, oy, oz = _load3(o_ptr, rays, rmask)
+        dx, dy, dz = _load3(d_ptr, rays, rmask)
         # the unit sphere along the ray, as rays.sphere_near_far; a miss gets far < near: no steps
         b = ox * dx + oy * dy + oz * dz
         disc = b * b - (ox * ox + oy * oy + oz * oz - 1.0)
@@ -95,6 +91,33 @@ if _TRITON:
         return rays, rmask, start, count
 
     @triton.jit
+    def _load3(ptr, idx, mask):
+        return (tl.load(ptr + idx * 3, mask=mask, other=0.0), tl.load(ptr + idx * 3 + 1, mask=mask, other=0.0),
+                tl.load(ptr + idx * 3 + 2, mask=mask, other=0.0))
+
+    @triton.jit
+    def _store3(ptr, idx, a, b, c, mask):
+        tl.store(ptr + idx * 3, a, mask=mask)
+        tl.store(ptr + idx * 3 + 1, b, mask=mask)
+        tl.store(ptr + idx * 3 + 2, c, mask=mask)
+
+    @triton.jit
+    def _sample(tau_ptr, rgb_ptr, t_ptr, start, count, k):
+        """The k-th sample of each ray: index, whether it exists, tau, colour, distance."""
+        m = k < count
+        i = start + k
+        r, g, b = _load3(rgb_ptr, i, m)
+        return i, m, tl.load(tau_ptr + i, mask=m, other=0.0), r, g, b, tl.load(t_ptr + i, mask=m, other=0.0)
+
+    @triton.jit
+    def _front_to_back(trans, cr, cg, cb, op, dp, tau, r, g, b, ts):
+        """One compositing step (the forward and the backward share it, so that the backward
+        recomputes exactly the forward's sums): the sample's weight and the updated light and sums."""
+        after = tl.exp(-tau)
+        w = trans * (1.0 - after)
+        return w, trans * after, cr + w * r, cg + w * g, cb + w * b, op + w, dp + w * ts
+
+    @triton.jit
     def _composite_fwd(start_ptr, count_ptr, tau_ptr, rgb_ptr, t_ptr, color_ptr, opacity_ptr, depth_ptr, R,
                        BLOCK: tl.constexpr):
         rays, rmask, start, count = _segment(start_ptr, count_ptr, R, BLOCK)
@@ -105,20 +128,9 @@ if _TRITON:
         op = tl.zeros([BLOCK], tl.float32)
         dp = tl.zeros([BLOCK], tl.float32)
         for k in range(tl.max(count, 0)):
-            m = k < count
-            i = start + k
-            tau = tl.load(tau_ptr + i, mask=m, other=0.0)
-            after = tl.exp(-tau)
-            w = trans * (1.0 - after)
-            cr += w * tl.load(rgb_ptr + i * 3, mask=m, other=0.0)
-            cg += w * tl.load(rgb_ptr + i * 3 + 1, mask=m, other=0.0)
-            cb += w * tl.load(rgb_ptr + i * 3 + 2, mask=m, other=0.0)
-            op += w
-            dp += w * tl.load(t_ptr + i, mask=m, other=0.0)
-            trans = trans * after
-        tl.store(color_ptr + rays * 3, cr, mask=rmask)
-        tl.store(color_ptr + rays * 3 + 1, cg, mask=rmask)
-        tl.store(color_ptr + rays * 3 + 2, cb, mask=rmask)
+            _, _, tau, r, g, b, ts = _sample(tau_ptr, rgb_ptr, t_ptr, start, count, k)
+            _, trans, cr, cg, cb, op, dp = _front_to_back(trans, cr, cg, cb, op, dp, tau, r, g, b, ts)
+        _store3(color_ptr, rays, cr, cg, cb, rmask)
         tl.store(opacity_ptr + rays, op, mask=rmask)
         tl.store(depth_ptr + rays, dp, mask=rmask)
 
@@ -126,14 +138,10 @@ if _TRITON:
     def _composite_bwd(start_ptr, count_ptr, tau_ptr, rgb_ptr, t_ptr, color_ptr, opacity_ptr, depth_ptr,
                        gcolor_ptr, gopacity_ptr, gdepth_ptr, gtau_ptr, grgb_ptr, R, BLOCK: tl.constexpr):
         rays, rmask, start, count = _segment(start_ptr, count_ptr, R, BLOCK)
-        fr = tl.load(color_ptr + rays * 3, mask=rmask, other=0.0)
-        fg = tl.load(color_ptr + rays * 3 + 1, mask=rmask, other=0.0)
-        fb = tl.load(color_ptr + rays * 3 + 2, mask=rmask, other=0.0)
+        fr, fg, fb = _load3(color_ptr, rays, rmask)
         fo = tl.load(opacity_ptr + rays, mask=rmask, other=0.0)
         fd = tl.load(depth_ptr + rays, mask=rmask, other=0.0)
-        gr = tl.load(gcolor_ptr + rays * 3, mask=rmask, other=0.0)
-        gg = tl.load(gcolor_ptr + rays * 3 + 1, mask=rmask, other=0.0)
-        gb = tl.load(gcolor_ptr + rays * 3 + 2, mask=rmask, other=0.0)
+        gr, gg, gb = _load3(gcolor_ptr, rays, rmask)
         go = tl.load(gopacity_ptr + rays, mask=rmask, other=0.0)
         gd = tl.load(gdepth_ptr + rays, mask=rmask, other=0.0)
         trans = tl.full([BLOCK], 1.0, tl.float32)
@@ -143,27 +151,13 @@ if _TRITON:
         op = tl.zeros([BLOCK], tl.float32)
         dp = tl.zeros([BLOCK], tl.float32)
         for k in range(tl.max(count, 0)):
-            m = k < count
-            i = start + k
-            tau = tl.load(tau_ptr + i, mask=m, other=0.0)
-            r = tl.load(rgb_ptr + i * 3, mask=m, other=0.0)
-            g = tl.load(rgb_ptr + i * 3 + 1, mask=m, other=0.0)
-            b = tl.load(rgb_ptr + i * 3 + 2, mask=m, other=0.0)
-            ts = tl.load(t_ptr + i, mask=m, other=0.0)
-            after = tl.exp(-tau)
-            w = trans * (1.0 - after)
-            trans = trans * after  # now the light that passes this sample
-            cr += w * r
-            cg += w * g
-            cb += w * b
-            op += w
-            dp += w * ts
+            i, m, tau, r, g, b, ts = _sample(tau_ptr, rgb_ptr, t_ptr, start, count, k)
+            # after this, trans is the light that passes the sample and the sums include it
+            w, trans, cr, cg, cb, op, dp = _front_to_back(trans, cr, cg, cb, op, dp, tau, r, g, b, ts)
             gtau = gr * (trans * r - (fr - cr)) + gg * (trans * g - (fg - cg)) + gb * (trans * b - (fb - cb))
             gtau += go * (trans - (fo - op)) + gd * (trans * ts - (fd - dp))
             tl.store(gtau_ptr + i, gtau, mask=m)
-            tl.store(grgb_ptr + i * 3, w * gr, mask=m)
-            tl.store(grgb_ptr + i * 3 + 1, w * gg, mask=m)
-            tl.store(grgb_ptr + i * 3 + 2, w * gb, mask=m)
+            _store3(grgb_ptr, i, w * gr, w * gg, w * gb, m)
 
 
 if _TRITON:
