@@ -167,6 +167,9 @@ def capture(args) -> list[dict]:
     transform = compare_poses(load_scene(args.scene), poses_from_json(args.reference)).transform
     gt = trimesh.load(args.mesh, process=False)
     gt.apply_transform(np.array(reference["mesh_to_world"]))
+    # the true cameras, for the Chamfer over the surface they saw (the orbit never sees the underside)
+    cameras = {"c2w": np.array([f["transform_matrix"] for f in reference["frames"]]), "focal": reference["fl_x"],
+               "size": (reference["w"], reference["h"])}
     rows = []
     for seconds in args.seconds:
         run = args.out / f"capture_neus_{int(seconds)}s"
@@ -177,11 +180,14 @@ def capture(args) -> list[dict]:
                                                     texture="none"), run / f"mesh_{resolution}.ply")
             pred = trimesh.load(info["mesh"], process=False)
             pred.apply_transform(transform.matrix())
-            metrics = compare_meshes(pred, gt)
+            metrics = compare_meshes(pred, gt, cameras=cameras)
             row = {"task": "capture neus", "train_s": seconds, "steps": result["steps"],
                    "samples_per_s": result["samples_per_s_median"], "resolution": resolution,
                    "extract_s": round(time.time() - t, 1), "chamfer_percent": round(100 * metrics["chamfer_relative"], 4),
-                   "fscore": round(metrics["fscore"], 4)}
+                   "fscore": round(metrics["fscore"], 4),
+                   "observed_chamfer_percent": round(100 * metrics["visible_chamfer_relative"], 4),
+                   "observed_fscore": round(metrics["visible_fscore"], 4),
+                   "observed_fraction_gt": round(metrics["visible_fraction_gt"], 3)}
             print(row, flush=True)
             rows.append(row)
     return rows

@@ -30,6 +30,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=3, help="steps trained before timing")
     parser.add_argument("--fp32", action="store_true", help="no mixed precision")
+    parser.add_argument("--sort", choices=["device", "cpu"], default="device",
+                        help="order the table by self device time or by self CPU time (host-bound steps)")
+    parser.add_argument("--rows", type=int, default=25)
     args = parser.parse_args()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     config = preset_config(args.method, "preview", device.type)
@@ -69,12 +72,14 @@ def main() -> None:
     with torch.profiler.profile(activities=activities) as prof:
         for _ in range(args.steps):
             step()
-    key = "self_cuda_time_total" if device.type == "cuda" else "self_cpu_time_total"
+    key = "self_cuda_time_total" if device.type == "cuda" and args.sort == "device" else "self_cpu_time_total"
     averages = prof.key_averages()
     if device.type == "cuda":
         busy = sum(e.self_device_time_total for e in averages) / 1000 / args.steps
         print(f"device busy {busy:.1f} ms of each step (kernels' self time summed)")
-    print(averages.table(sort_by=key, row_limit=25, max_name_column_width=45))
+    calls = sum(e.count for e in averages if e.key.startswith("aten::")) / args.steps
+    print(f"{calls:.0f} aten operator calls per step")
+    print(averages.table(sort_by=key, row_limit=args.rows, max_name_column_width=45))
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import pytest
 import trimesh
 
 from meshcast.jobs import exit_codes, read_events
-from meshcast.metrics.geometry import chamfer_fscore, compare_meshes
+from meshcast.metrics.geometry import chamfer_fscore, compare_meshes, sample_surface, visible_from
 from meshcast.metrics.image import psnr, ssim
 
 
@@ -28,6 +28,53 @@ def test_chamfer_between_concentric_spheres_is_radius_gap(r):
     assert result["chamfer"] == pytest.approx(abs(1 - r), abs=2e-3)
     assert result["chamfer_relative"] == pytest.approx(abs(1 - r) / (2 * np.sqrt(3) * 1.0), rel=0.02)
     assert result["fscore"] == 0.0  # tau = 1% of the diagonal ~ 0.035 < |1 - r|
+
+
+def _orbit_from_above(n: int = 24, elevation_deg: float = 25.0, radius: float = 4.0) -> np.ndarray:
+    """OpenGL camera-to-world matrices on a circle above the origin, looking at it."""
+    e = np.radians(elevation_deg)
+    poses = []
+    for a in np.linspace(0, 2 * np.pi, n, endpoint=False):
+        eye = radius * np.array([np.cos(e) * np.cos(a), np.cos(e) * np.sin(a), np.sin(e)])
+        back = eye / np.linalg.norm(eye)  # the camera looks down -z: z points back to the eye
+        right = np.cross([0.0, 0.0, 1.0], back)
+        right /= np.linalg.norm(right)
+        pose = np.eye(4)
+        pose[:3, :3] = np.stack([right, np.cross(back, right), back], 1)
+        pose[:3, 3] = eye
+        poses.append(pose)
+    return np.stack(poses)
+
+
+def test_cameras_above_a_box_do_not_see_its_bottom():
+    box = trimesh.creation.box(extents=[1.0, 1.0, 1.0])
+    points = sample_surface(box, 60_000)
+    seen = visible_from(points, _orbit_from_above(), focal=400.0, size=(400, 400),
+                        spacing=float(np.sqrt(box.area / len(points))), tolerance=0.005)
+    top, bottom = points[:, 2] > 0.499, points[:, 2] < -0.499
+    assert seen[top].mean() > 0.99 and seen[~top & ~bottom].mean() > 0.99
+    # only a strip along the bottom edges (within ~2 depth-buffer pixels of the sides) counts as seen
+    assert seen[bottom].mean() < 0.25
+    assert not seen[bottom & (np.abs(points[:, 0]) < 0.3) & (np.abs(points[:, 1]) < 0.3)].any()
+
+
+def test_observed_chamfer_leaves_out_what_no_camera_saw():
+    """A box reconstructed with a wrong underside (a pyramid hanging below it, as a field fills
+    the unseen space under an object filmed from above): the full Chamfer counts the pyramid, the
+    observed-surface Chamfer does not, and a mesh against itself stays exactly 0."""
+    gt = trimesh.creation.box(extents=[1.0, 1.0, 1.0])
+    pyramid = trimesh.Trimesh(vertices=[[-0.5, -0.5, -0.5], [0.5, -0.5, -0.5], [0.5, 0.5, -0.5], [-0.5, 0.5, -0.5],
+                                        [0.0, 0.0, -0.9]],
+                              faces=[[0, 1, 4], [1, 2, 4], [2, 3, 4], [3, 0, 4]])
+    top_part = trimesh.Trimesh(vertices=gt.vertices, faces=gt.faces[gt.triangles_center[:, 2] > -0.499])
+    pred = trimesh.util.concatenate([top_part, pyramid])
+    cameras = {"c2w": _orbit_from_above(), "focal": 400.0, "size": (400, 400)}
+    result = compare_meshes(pred, gt, samples=60_000, cameras=cameras)
+    assert result["chamfer_relative"] > 0.01
+    assert result["visible_chamfer_relative"] < 0.2 * result["chamfer_relative"]
+    assert 0.5 < result["visible_fraction_gt"] < 0.9  # the bottom face, a sixth of the area, is hidden
+    same = compare_meshes(gt, gt, samples=20_000, cameras=cameras)
+    assert same["visible_chamfer"] == 0.0 and same["visible_fscore"] == 1.0
 
 
 def test_fscore_hand_computed():
