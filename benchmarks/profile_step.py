@@ -2,7 +2,7 @@
 much of the step's wall time the device is busy.
 
   python benchmarks/profile_step.py --scene DATA/lego_400 --method neus --steps 5
-  python benchmarks/profile_step.py --scene DATA/lego_400 --method nerf --warmup 600 --fp32
+  python benchmarks/profile_step.py --scene DATA/lego_400 --method nerf --warmup 600 --precision bf16
 
 ``--warmup`` trains that many steps first, so that a NeRF's occupancy grid has pruned empty
 space and the profile is of the steady state rather than of the first steps.
@@ -10,17 +10,17 @@ space and the profile is of the steady state rather than of the first steps.
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
 from pathlib import Path
 
 import torch
 
 from meshcast.scene import load_scene
-from meshcast.scene.bounds import auto_region
-from meshcast.scene.normalize import Similarity
 from meshcast.train.config import preset_config
 from meshcast.train.data import load_pixels
-from meshcast.train.loop import apply_schedule, initialize_state, record_samples, train_step, update_occupancy
+from meshcast.train.loop import (apply_schedule, initialize_state, prepare_run, record_samples, train_step,
+                                 update_occupancy)
 
 
 def main() -> None:
@@ -29,19 +29,22 @@ def main() -> None:
     parser.add_argument("--method", default="neus")
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=3, help="steps trained before timing")
-    parser.add_argument("--fp32", action="store_true", help="no mixed precision")
+    parser.add_argument("--precision", choices=["preset", "fp32", "bf16"], default="preset",
+                        help="the preset's choice, float32 (TF32 matmuls) or bf16 autocast")
     parser.add_argument("--sort", choices=["device", "cpu"], default="device",
                         help="order the table by self device time or by self CPU time (host-bound steps)")
     parser.add_argument("--rows", type=int, default=25)
     args = parser.parse_args()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     config = preset_config(args.method, "preview", device.type)
-    if args.fp32:
-        config = config.model_copy(update={"mixed_precision": False})
+    if args.precision != "preset":
+        config = config.model_copy(update={"mixed_precision": args.precision == "bf16"})
     scene = load_scene(args.scene)
-    sim = Similarity.from_region(scene.region or auto_region(scene))
-    data = load_pixels(scene, scene.split("train"), sim, config.data.max_size).to(device)
-    state = initialize_state(config, device, False)
+    with tempfile.TemporaryDirectory() as tmp:  # the region and background field that training would use
+        run = prepare_run(config, scene, args.scene, Path(tmp), resume=False)
+    data = load_pixels(scene, scene.split("train"), run.similarity, config.data.max_size).to(device)
+    state = initialize_state(config, device, run.background_field)
+    print(f"background field: {'on' if run.background_field else 'off'}")
     torch.set_float32_matmul_precision("high")  # as train() does
     def step():
         sched = apply_schedule(config, state)

@@ -70,7 +70,7 @@ def test_doctor_paths_name_only_what_runs():
 
     gpu = select_paths({"torch": "2", "triton": "3", "xatlas": None, "pxr": None, "pycolmap": None}, cuda=True)
     assert gpu["device"] == "cuda" and gpu["hash_encoding"].startswith("Triton kernels on CUDA")
-    assert gpu["mixed_precision"].startswith("fp32 with TF32")
+    assert gpu["mixed_precision"].startswith("neus: bf16 autocast")
     assert gpu["nerf_marching"].startswith("Triton kernels on CUDA")
     both = select_paths({"torch": "2", "triton": "3", "tinycudann": "2.0"}, cuda=True)
     assert both["hash_encoding"].startswith("Triton kernels on CUDA")

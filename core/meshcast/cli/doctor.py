@@ -87,7 +87,7 @@ def select_paths(packages: dict[str, str | None], cuda: bool) -> dict[str, str]:
         "device": device,
         "hash_encoding": encoding,
         "nerf_marching": marching,
-        "mixed_precision": "fp32 with TF32 matmuls (bf16 autocast: --mixed-precision)" if cuda else "off (CPU: fp32)",
+        "mixed_precision": "neus: bf16 autocast, nerf: fp32 with TF32 matmuls" if cuda else "off (CPU: fp32)",
         "marching_cubes": "block-wise, field on " + device,
         "uv_atlas": "xatlas" if packages.get("xatlas") else "unavailable (pip install xatlas)",
         "usd_export": "usd-core" if packages.get("pxr") else "unavailable (pip install usd-core)",

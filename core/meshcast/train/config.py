@@ -92,10 +92,7 @@ class TrainConfig(Frozen):
     max_seconds: float | None = Field(None, gt=0, description="wall-clock budget (training time only)")
     device: Literal["auto", "cpu", "cuda"] = "auto"
     seed: int = 0
-    # off by default: on an H100 float32 with TF32 matmuls beat bf16 autocast for both methods (NeuS
-    # on the bunny capture: 10.6 instead of 29.3 ms per step, the host being the bottleneck under
-    # autocast; NeRF: faster and 0.9 dB better at 60 s; benchmarks/RESULTS.md)
-    mixed_precision: bool = Field(False, description="autocast to bf16 on CUDA (ignored on CPU)")
+    mixed_precision: bool = Field(True, description="autocast to fp16 on CUDA (ignored on CPU)")
     occupancy_resolution: int = Field(64, ge=8)
     occupancy_every: int = Field(16, ge=1)
     checkpoint_every: int = Field(1000, ge=1)
@@ -126,9 +123,11 @@ def preset_config(method: Method, preset: Preset, device: str) -> TrainConfig:
     elif method == "nerf":
         # 16384 rays: on an H100 the step rate stayed the same as with 8192 (3302 vs 3374 steps in
         # 60 s), so twice the samples per second (benchmarks/lego_nerf_sweep_60s_h100.json)
+        # float32 throughout: bf16 autocast was both slower and 0.9 dB worse at 60 s on lego
+        # (benchmarks/lego_nerf_march_sweep_h100.json)
         # checkpoints by time (checkpoint_seconds) rather than every 1000 steps: at ~100 steps/s
         # that was one 200 MB write every 10 s
-        config = config.model_copy(update={"batch_rays": 16384, "checkpoint_every": 20000,
+        config = config.model_copy(update={"batch_rays": 16384, "mixed_precision": False, "checkpoint_every": 20000,
                                            "optim": OptimConfig(lr_grid=1e-2, lr_net=1e-2, warmup_steps=100)})
     if preset == "quality" and method == "neus":
         model = config.model.model_copy(update={"coarse_to_fine": True, "numerical_gradients": True,
