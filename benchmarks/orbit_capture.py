@@ -1,7 +1,8 @@
 """Render an orbit video of a mesh with Blender (the `bpy` module, Cycles on the CPU), as a phone
 capture would see it: a procedurally textured object (SIFT needs texture), a grey background or
 (``--world textured``, slower to render) textured surroundings at infinity, the camera circling
-at a fixed elevation. Writes the frames, an MP4 and `reference.json` (the true cameras, OpenGL
+at a fixed elevation (or, with several ``--elevation`` values, one orbit at each, as a capture
+that also films the underside would). Writes the frames, an MP4 and `reference.json` (the true cameras, OpenGL
 camera-to-world in the mesh's own coordinates) for checking `meshcast prepare`.
 
     python benchmarks/orbit_capture.py ../shared/data/meshes/stanford-bunny.obj /tmp/bunny_orbit --frames 90 --size 480
@@ -53,7 +54,7 @@ def _look_at(bpy, camera, target) -> None:
     camera.rotation_euler = direction.to_track_quat("-Z", "Y").to_euler()
 
 
-def render_orbit(mesh: Path, out: Path, frames: int = 90, size: int = 480, elevation_deg: float = 25.0,
+def render_orbit(mesh: Path, out: Path, frames: int = 90, size: int = 480, elevation_deg: float | list[float] = 25.0,
                  samples: int = 16, distance_factor: float = 0.95, world_kind: str = "grey") -> dict:
     """Render ``frames`` PNGs on one orbit; return and write the reference cameras (reference.json)."""
     import bpy
@@ -102,11 +103,14 @@ def render_orbit(mesh: Path, out: Path, frames: int = 90, size: int = 480, eleva
     out.mkdir(parents=True, exist_ok=True)
     (out / "frames").mkdir(exist_ok=True)
     radius = distance_factor * diag
-    elevation = math.radians(elevation_deg)
+    elevations = [elevation_deg] if isinstance(elevation_deg, (int, float)) else list(elevation_deg)
     focal = cam_data.lens / cam_data.sensor_width * size
     records = []
-    for i in range(frames):
-        angle = 2 * math.pi * i / frames
+    for i in range(frames):  # frames split evenly between the orbits, in order
+        orbit = i * len(elevations) // frames
+        per_orbit = frames / len(elevations)
+        elevation = math.radians(elevations[orbit])
+        angle = 2 * math.pi * (i - orbit * per_orbit) / per_orbit
         camera.location = (center[0] + radius * math.cos(elevation) * math.cos(angle),
                            center[1] + radius * math.cos(elevation) * math.sin(angle),
                            center[2] + radius * math.sin(elevation))
@@ -142,7 +146,8 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=90)
     parser.add_argument("--size", type=int, default=480)
     parser.add_argument("--samples", type=int, default=16)
-    parser.add_argument("--elevation", type=float, default=25.0)
+    parser.add_argument("--elevation", type=float, nargs="+", default=[25.0],
+                        help="degrees above the object's centre; several values: one orbit each")
     parser.add_argument("--world", choices=["grey", "textured"], default="grey",
                         help="background: flat grey (fast) or textured surroundings at infinity")
     args = parser.parse_args()

@@ -19,8 +19,14 @@ import torch
 from meshcast.scene import load_scene
 from meshcast.train.config import preset_config
 from meshcast.train.data import load_pixels
-from meshcast.train.loop import (apply_schedule, initialize_state, prepare_run, record_samples, train_step,
-                                 update_occupancy)
+from meshcast.train.loop import (
+    apply_schedule,
+    initialize_state,
+    prepare_run,
+    record_samples,
+    train_step,
+    update_occupancy,
+)
 
 
 def main() -> None:
