@@ -8,7 +8,9 @@ flushed before each call), prints a table last and writes JSON.
   python benchmarks/encoding_bench.py --json $OUT/encoding_bench.json [--peer .peer/gridencoder] [--sweep]
 
 Workload (issue 8): 2^18 points uniform in [0, 1]^3, 16 levels, 2 features, 2^19 rows per level,
-resolutions 16..2048. "table" rows time the table gradient only (NeRF); "table+x" rows also the
+resolutions 16..2048. ``--points rays`` instead lays the points out as training hands them to the
+encoding: runs of 64 consecutive samples along random rays, one NeRF march step apart
+(sqrt(3)/1024 of the grid's cube), so that neighbouring points share the coarse levels' corners. "table" rows time the table gradient only (NeRF); "table+x" rows also the
 gradient to the points (NeuS' analytic normals, first order).
 """
 from __future__ import annotations
@@ -37,13 +39,28 @@ from meshcast.fields.config import HashGridConfig
 Encode = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
+POINTS = "uniform"  # or "rays" (--points)
+RAY_SAMPLES, RAY_STEP = 64, 3**0.5 / 1024
+
+
+def make_points(n: int, gen: torch.Generator) -> torch.Tensor:
+    """(n, 3) points in [0, 1]^3: uniform, or in runs of RAY_SAMPLES along random rays."""
+    if POINTS == "uniform":
+        return torch.rand(n, 3, device="cuda", generator=gen)
+    rays = -(-n // RAY_SAMPLES)
+    start = 0.2 + 0.6 * torch.rand(rays, 1, 3, device="cuda", generator=gen)
+    d = torch.nn.functional.normalize(torch.randn(rays, 1, 3, device="cuda", generator=gen), dim=-1)
+    t = torch.arange(RAY_SAMPLES, device="cuda").view(1, -1, 1) * RAY_STEP
+    return (start + d * t).reshape(-1, 3)[:n].clamp(0.0, 1.0).contiguous()
+
+
 def make_inputs(cfg: HashGridConfig, n: int, dtype: torch.dtype, seed: int) -> dict:
     """Fresh random points, table, output gradient (never zeros) and level constants on the GPU."""
     gen = torch.Generator(device="cuda").manual_seed(seed)
     rows = 2**cfg.log2_table_size
     table = (torch.rand(cfg.levels, rows, cfg.features_per_level, device="cuda", generator=gen) * 2 - 1).to(dtype)
     return {
-        "x": torch.rand(n, 3, device="cuda", generator=gen),
+        "x": make_points(n, gen),
         "table": table,
         "gout": torch.randn(n, cfg.output_dim, device="cuda", generator=gen).to(dtype),
         "levels": reference.Levels.of(cfg, "cuda"),
@@ -305,7 +322,11 @@ def main() -> None:
     parser.add_argument("--rep-ms", type=int, default=300)
     parser.add_argument("--peer-build-timeout", type=float, default=240.0,
                         help="seconds to wait for the torch-ngp build before leaving it out")
+    parser.add_argument("--points", choices=["uniform", "rays"], default="uniform",
+                        help="uniform random points, or runs of samples along rays as in training")
     args = parser.parse_args()
+    global POINTS
+    POINTS = args.points
     cfg = HashGridConfig(levels=16, features_per_level=2, log2_table_size=19, base_resolution=16, finest_resolution=2048)
     n = args.samples
     peer: dict = {}
@@ -315,7 +336,7 @@ def main() -> None:
     t0 = time.time()
     props = torch.cuda.get_device_properties(0)
     info = {"date": time.strftime("%Y-%m-%d"), "gpu": props.name, "sms": props.multi_processor_count,
-            "torch": torch.__version__, "triton": __import__("triton").__version__, "samples": n,
+            "torch": torch.__version__, "triton": __import__("triton").__version__, "samples": n, "points": POINTS,
             "config": cfg.model_dump(), "resolutions": cfg.resolutions(), "command": " ".join(sys.argv)}
     print(json.dumps(info), flush=True)
     compiled = torch.compile(reference.hash_encode)
@@ -383,7 +404,7 @@ def main() -> None:
             for x_grad in (False, True):
                 fn, table = peer_encoder(peer["module"], cfg)
                 gen = torch.Generator(device="cuda").manual_seed(99)
-                inp = {"x": torch.rand(n, 3, device="cuda", generator=gen),
+                inp = {"x": make_points(n, gen),
                        "table": (torch.rand(table.shape, device="cuda", generator=gen) * 2 - 1).to(dtype),
                        "gout": torch.randn(n, cfg.output_dim, device="cuda", generator=gen).to(dtype)}
                 time_peer("torch-ngp CUDA (peer)", fn, inp, x_grad, args.rep_ms, timings)
