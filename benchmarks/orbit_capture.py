@@ -2,8 +2,8 @@
 capture would see it: a procedurally textured object (SIFT needs texture), a grey background or
 (``--world textured``, slower to render) textured surroundings at infinity, the camera circling
 at a fixed elevation (or, with several ``--elevation`` values, one orbit at each, as a capture
-that also films the underside would). Writes the frames, an MP4 and `reference.json` (the true cameras, OpenGL
-camera-to-world in the mesh's own coordinates) for checking `meshcast prepare`.
+that also films the underside would). Writes the frames, an MP4 and `reference.json` (the true
+cameras, OpenGL camera-to-world in the mesh's own coordinates) for checking `meshcast prepare`.
 
     python benchmarks/orbit_capture.py ../shared/data/meshes/stanford-bunny.obj /tmp/bunny_orbit --frames 90 --size 480
 """
@@ -56,7 +56,8 @@ def _look_at(bpy, camera, target) -> None:
 
 def render_orbit(mesh: Path, out: Path, frames: int = 90, size: int = 480, elevation_deg: float | list[float] = 25.0,
                  samples: int = 16, distance_factor: float = 0.95, world_kind: str = "grey") -> dict:
-    """Render ``frames`` PNGs on one orbit; return and write the reference cameras (reference.json)."""
+    """Render ``frames`` PNGs on one orbit per elevation; return and write the reference cameras
+    (reference.json)."""
     import bpy
     import numpy as np
 
