@@ -118,15 +118,16 @@ if _TRITON:
         return w, trans * after, cr + w * r, cg + w * g, cb + w * b, op + w, dp + w * ts
 
     @triton.jit
+    def _no_light_yet(BLOCK: tl.constexpr):
+        """The state ``_front_to_back`` starts a ray from: all light passes, the sums are zero."""
+        zero = tl.zeros([BLOCK], tl.float32)
+        return zero + 1.0, zero, zero, zero, zero, zero
+
+    @triton.jit
     def _composite_fwd(start_ptr, count_ptr, tau_ptr, rgb_ptr, t_ptr, color_ptr, opacity_ptr, depth_ptr, R,
                        BLOCK: tl.constexpr):
         rays, rmask, start, count = _segment(start_ptr, count_ptr, R, BLOCK)
-        trans = tl.full([BLOCK], 1.0, tl.float32)
-        cr = tl.zeros([BLOCK], tl.float32)
-        cg = tl.zeros([BLOCK], tl.float32)
-        cb = tl.zeros([BLOCK], tl.float32)
-        op = tl.zeros([BLOCK], tl.float32)
-        dp = tl.zeros([BLOCK], tl.float32)
+        trans, cr, cg, cb, op, dp = _no_light_yet(BLOCK)
         for k in range(tl.max(count, 0)):
             _, _, tau, r, g, b, ts = _sample(tau_ptr, rgb_ptr, t_ptr, start, count, k)
             _, trans, cr, cg, cb, op, dp = _front_to_back(trans, cr, cg, cb, op, dp, tau, r, g, b, ts)
@@ -144,12 +145,7 @@ if _TRITON:
         gr, gg, gb = _load3(gcolor_ptr, rays, rmask)
         go = tl.load(gopacity_ptr + rays, mask=rmask, other=0.0)
         gd = tl.load(gdepth_ptr + rays, mask=rmask, other=0.0)
-        trans = tl.full([BLOCK], 1.0, tl.float32)
-        cr = tl.zeros([BLOCK], tl.float32)
-        cg = tl.zeros([BLOCK], tl.float32)
-        cb = tl.zeros([BLOCK], tl.float32)
-        op = tl.zeros([BLOCK], tl.float32)
-        dp = tl.zeros([BLOCK], tl.float32)
+        trans, cr, cg, cb, op, dp = _no_light_yet(BLOCK)
         for k in range(tl.max(count, 0)):
             i, m, tau, r, g, b, ts = _sample(tau_ptr, rgb_ptr, t_ptr, start, count, k)
             # after this, trans is the light that passes the sample and the sums include it
