@@ -15,7 +15,7 @@ from meshcast.jobs import parse_event
 from meshcast.reporting import Reporter
 from meshcast.scene import load_scene
 from meshcast.train.config import preset_config
-from meshcast.train.loop import train
+from meshcast.train.loop import compile_kernels, initialize_state, train
 from meshcast.train.run import load_run, render_frame
 
 
@@ -150,3 +150,21 @@ def test_nerf_run_from_meshcast_0_2_loads_with_its_own_settings(tiny_scene, tmp_
     assert (model.view_encoding, model.march_step, model.occupancy_threshold()) == ("direction", 0.0, 0.05)
     frame = load_scene(tiny_scene).frames[0]
     assert render_frame(loaded, frame.c2w_array(), frame.intrinsics.scaled(0.25))["rgb"].shape == (8, 8, 3)
+
+
+def test_compiling_the_kernels_changes_nothing_of_the_run(tiny_scene):
+    """The throw-away step that makes Triton compile before the clock starts (run on CUDA) leaves
+    the parameters, the optimizer, the gradients and the random generators as they were."""
+    from meshcast.scene.normalize import Similarity
+    from meshcast.train.data import load_pixels
+
+    config = tiny_config(10)
+    scene = load_scene(tiny_scene)
+    data = load_pixels(scene, scene.split("train"), Similarity.from_region(scene.region), 32)
+    state = initialize_state(config, torch.device("cpu"), False)
+    params = {k: v.clone() for k, v in state.field.state_dict().items()}
+    generator, cpu = state.generator.get_state(), torch.get_rng_state()
+    assert compile_kernels(config, state, data) > 0
+    assert all(torch.equal(params[k], v) for k, v in state.field.state_dict().items())
+    assert all(p.grad is None for p in state.field.parameters()) and not state.optimizer.state
+    assert torch.equal(state.generator.get_state(), generator) and torch.equal(torch.get_rng_state(), cpu)
