@@ -172,7 +172,8 @@ def capture(args) -> list[dict]:
     gt = trimesh.load(args.mesh, process=False)
     gt.apply_transform(np.array(reference["mesh_to_world"]))
     # the true cameras, for the Chamfer over the surface they saw (the orbit never sees the underside)
-    cameras = {"c2w": np.array([f["transform_matrix"] for f in reference["frames"]]), "focal": reference["fl_x"],
+    K = np.array([[reference["fl_x"], 0, reference["cx"]], [0, reference["fl_y"], reference["cy"]], [0, 0, 1]])
+    cameras = {"c2w": np.array([f["transform_matrix"] for f in reference["frames"]]), "K": K,
                "size": (reference["w"], reference["h"])}
     rows = []
     for seconds in args.seconds:

@@ -39,9 +39,11 @@ def evaluate_run(run_dir: str | Path, gt_mesh: str | Path | None = None, samples
     if gt_mesh is not None:
         from meshcast.extract.pipeline import ExtractSettings, extract_field
         from meshcast.mesh.export import build_trimesh, read_mesh
-        from meshcast.metrics.geometry import compare_meshes
+        from meshcast.metrics.geometry import cameras_of, compare_meshes
 
         mesh = extract_field(loaded.field, loaded.similarity, ExtractSettings(resolution=resolution, texture="none"),
                              loaded.device, scene.region, reporter)
-        data.update(compare_meshes(build_trimesh(mesh["vertices"], mesh["faces"]), read_mesh(gt_mesh), samples, tau))
+        # the training cameras say which surface was observed (the visible_* metrics)
+        data.update(compare_meshes(build_trimesh(mesh["vertices"], mesh["faces"]), read_mesh(gt_mesh), samples, tau,
+                                   cameras=cameras_of(scene.split("train") or scene.frames)))
     return data

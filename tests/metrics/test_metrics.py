@@ -46,10 +46,13 @@ def _orbit_from_above(n: int = 24, elevation_deg: float = 25.0, radius: float = 
     return np.stack(poses)
 
 
+_K400 = np.array([[400.0, 0.0, 200.0], [0.0, 400.0, 200.0], [0.0, 0.0, 1.0]])
+
+
 def test_cameras_above_a_box_do_not_see_its_bottom():
     box = trimesh.creation.box(extents=[1.0, 1.0, 1.0])
     points = sample_surface(box, 60_000)
-    seen = visible_from(points, _orbit_from_above(), focal=400.0, size=(400, 400),
+    seen = visible_from(points, _orbit_from_above(), K=_K400, size=(400, 400),
                         spacing=float(np.sqrt(box.area / len(points))), tolerance=0.005)
     top, bottom = points[:, 2] > 0.499, points[:, 2] < -0.499
     assert seen[top].mean() > 0.99 and seen[~top & ~bottom].mean() > 0.99
@@ -68,7 +71,7 @@ def test_observed_chamfer_leaves_out_what_no_camera_saw():
                               faces=[[0, 1, 4], [1, 2, 4], [2, 3, 4], [3, 0, 4]])
     top_part = trimesh.Trimesh(vertices=gt.vertices, faces=gt.faces[gt.triangles_center[:, 2] > -0.499])
     pred = trimesh.util.concatenate([top_part, pyramid])
-    cameras = {"c2w": _orbit_from_above(), "focal": 400.0, "size": (400, 400)}
+    cameras = {"c2w": _orbit_from_above(), "K": _K400, "size": (400, 400)}
     result = compare_meshes(pred, gt, samples=60_000, cameras=cameras)
     assert result["chamfer_relative"] > 0.01
     assert result["visible_chamfer_relative"] < 0.2 * result["chamfer_relative"]

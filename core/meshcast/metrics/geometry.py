@@ -58,33 +58,37 @@ def chamfer_fscore(pred: np.ndarray, gt: np.ndarray, tau: float, pred_mask: np.n
     }
 
 
-def visible_from(points: np.ndarray, c2w: np.ndarray, focal: float, size: tuple[int, int], spacing: float,
+def visible_from(points: np.ndarray, c2w: np.ndarray, K: np.ndarray, size: np.ndarray, spacing: float,
                  tolerance: float) -> np.ndarray:
     """Which of the (N, 3) ``points``, samples of one surface about ``spacing`` apart, some
     camera sees.
 
     ``c2w``: (C, 4, 4) OpenGL camera-to-world matrices (looking down -z) of pinhole cameras with
-    ``focal`` in pixels for an image of ``size`` (w, h), principal point at the centre. Each
-    camera splats the points into a depth buffer whose pixels are two sample spacings wide at the
-    points' median depth, takes the nearest depth over each 3x3 block (so that even a steeply
-    tilted surface in front leaves no gaps) and sees a point whose depth is within ``tolerance``
-    plus three pixels' width (a tilted surface's own change of depth across the block) of it.
-    A surface less than about that far behind a visible one counts as seen too."""
+    (3, 3) or (C, 3, 3) intrinsics ``K`` in pixels (origin at the image's top-left corner) for
+    images of ``size`` (w, h), one or (C, 2). Each camera splats the points into a depth buffer
+    whose pixels are two sample spacings wide at the points' median depth, takes the nearest depth
+    over each 3x3 block (so that even a steeply tilted surface in front leaves no gaps) and sees a
+    point whose depth is within ``tolerance`` plus three pixels' width (a tilted surface's own
+    change of depth across the block) of it. A surface less than about that far behind a visible
+    one counts as seen too."""
     from scipy.ndimage import minimum_filter
 
-    w, h = size
+    c2w = np.asarray(c2w, np.float64)
+    K = np.broadcast_to(np.asarray(K, np.float64), (len(c2w), 3, 3))
+    size = np.broadcast_to(np.asarray(size, np.float64), (len(c2w), 2))
     seen = np.zeros(len(points), bool)
-    for m in np.asarray(c2w, np.float64):
+    for m, k, (w, h) in zip(c2w, K, size):
         cam = (points - m[:3, 3]) @ m[:3, :3]  # world -> camera (rotation transposed)
         depth = -cam[:, 2]
         front = np.flatnonzero(depth > 1e-9)
         if front.size == 0:
             continue
         z = depth[front]
+        focal = float(np.sqrt(k[0, 0] * k[1, 1]))
         scale = min(1.0, float(np.median(z)) / (2.0 * spacing) / focal)
         bw, bh = max(1, int(np.ceil(w * scale))), max(1, int(np.ceil(h * scale)))
-        u = np.floor((focal * cam[front, 0] / z + w / 2) * scale).astype(np.int64)
-        v = np.floor((h / 2 - focal * cam[front, 1] / z) * scale).astype(np.int64)
+        u = np.floor((k[0, 0] * cam[front, 0] / z + k[0, 2]) * scale).astype(np.int64)
+        v = np.floor((k[1, 2] - k[1, 1] * cam[front, 1] / z) * scale).astype(np.int64)
         inside = (u >= 0) & (u < bw) & (v >= 0) & (v < bh)
         idx, z, pixel = front[inside], z[inside], v[inside] * bw + u[inside]
         nearest = np.full(bw * bh, np.inf)
@@ -98,7 +102,7 @@ def compare_meshes(pred_mesh, gt_mesh, samples: int = 200_000, tau_relative: flo
                    cameras: dict | None = None) -> dict[str, float]:
     """Chamfer/F-score between two meshes; tau is a fraction of the gt bounding-box diagonal.
 
-    ``cameras`` (``c2w``, ``focal``, ``size`` as for ``visible_from``, in the meshes' frame) adds
+    ``cameras`` (``c2w``, ``K``, ``size`` as for ``visible_from``, in the meshes' frame) adds
     the observed-surface metrics under the same names with a ``visible_`` prefix, and the fraction
     of each surface seen (``visible_fraction_pred``/``_gt``)."""
     gt = sample_surface(gt_mesh, samples, seed)
@@ -109,7 +113,7 @@ def compare_meshes(pred_mesh, gt_mesh, samples: int = 200_000, tau_relative: flo
         def seen(mesh, points):
             spacing = float(np.sqrt(mesh.area / len(points)))
             # depth tolerance: a quarter of the F-score's distance, far below the object's thickness
-            return visible_from(points, cameras["c2w"], cameras["focal"], cameras["size"], spacing,
+            return visible_from(points, cameras["c2w"], cameras["K"], cameras["size"], spacing,
                                 0.25 * tau_relative * diag)
 
         see_pred, see_gt = seen(pred_mesh, pred), seen(gt_mesh, gt)
@@ -118,3 +122,10 @@ def compare_meshes(pred_mesh, gt_mesh, samples: int = 200_000, tau_relative: flo
                                                            "precision", "recall", "fscore")})
         result.update(visible_fraction_pred=float(see_pred.mean()), visible_fraction_gt=float(see_gt.mean()))
     return result
+
+
+def cameras_of(frames) -> dict[str, np.ndarray]:
+    """The ``cameras`` argument of ``compare_meshes`` from a scene's frames (world frame)."""
+    return {"c2w": np.stack([f.c2w_array() for f in frames]),
+            "K": np.stack([f.intrinsics.matrix() for f in frames]),
+            "size": np.array([(f.intrinsics.w, f.intrinsics.h) for f in frames], np.float64)}
