@@ -118,3 +118,19 @@ def test_eval_cli_meshes_and_failure(tmp_path, meshcast_argv):
     assert bad.returncode == exit_codes.BAD_INPUT
     error = list(read_events(bad.stdout.splitlines()))[-1]
     assert error["type"] == "error" and "missing.ply" in error["message"] and error["exit_code"] == 3
+
+
+def test_eval_cli_observed_surface_with_a_scenes_cameras(tmp_path, meshcast_argv):
+    """``--scene`` adds the observed-surface metrics from the scene's training cameras."""
+    from meshcast.demo import DemoObject, make_demo_scene
+
+    scene = make_demo_scene(tmp_path / "scene", n_views=8, resolution=16, n_test=1)
+    gt = tmp_path / "gt.ply"
+    DemoObject().mesh(resolution=64).export(gt)
+    proc = subprocess.run([*meshcast_argv, "eval", "--mesh", str(gt), "--gt", str(gt), "--scene", str(scene),
+                           "--samples", "20000", "--events", "-", "--quiet"], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    data = list(read_events(proc.stdout.splitlines()))[-1]["data"]
+    assert data["visible_chamfer"] == 0.0 and data["visible_fscore"] == 1.0
+    assert 0.9 < data["visible_fraction_gt"] < 1.0  # 8 views around the object see almost all of it (0.989)

@@ -14,12 +14,15 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         description="Evaluate a training run (test-split PSNR/SSIM, and Chamfer/F-score with --gt), "
         "or compare two meshes (--mesh/--gt) or two image folders (--images/--gt-images).",
         epilog="examples:\n  meshcast eval runs/lego --gt lego.ply\n  meshcast eval --mesh a.ply --gt b.obj\n"
+        "  meshcast eval --mesh a.ply --gt scan.ply --scene captures/bunny\n"
         "  meshcast eval --images renders/ --gt-images photos/",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("run_dir", nargs="?", type=Path, metavar="RUN", help="a training run folder")
     parser.add_argument("--mesh", type=Path, help="predicted mesh")
     parser.add_argument("--gt", type=Path, help="ground-truth mesh")
+    parser.add_argument("--scene", type=Path, help="with --mesh/--gt: a scene whose cameras (its train split) "
+                        "say which surface was observed; adds the visible_* metrics (a run uses its own)")
     parser.add_argument("--images", type=Path, help="folder of predicted images")
     parser.add_argument("--gt-images", type=Path, help="folder of ground-truth images (same file names)")
     parser.add_argument("--samples", type=int, default=200_000, help="surface samples per mesh (default 200000)")
@@ -69,9 +72,15 @@ def run(args: argparse.Namespace, reporter: Reporter) -> dict[str, Any]:
         data = evaluate_run(args.run_dir, gt_mesh=args.gt, samples=args.samples, tau=args.tau, reporter=reporter)
     elif args.mesh is not None and args.gt is not None:
         from meshcast.mesh.export import read_mesh
-        from meshcast.metrics.geometry import compare_meshes
+        from meshcast.metrics.geometry import cameras_of, compare_meshes
 
-        data = compare_meshes(read_mesh(args.mesh), read_mesh(args.gt), args.samples, args.tau)
+        cameras = None
+        if args.scene is not None:
+            from meshcast.scene import load_scene
+
+            scene = load_scene(args.scene, reporter)
+            cameras = cameras_of(scene.split("train") or scene.frames)
+        data = compare_meshes(read_mesh(args.mesh), read_mesh(args.gt), args.samples, args.tau, cameras=cameras)
     elif args.images is not None and args.gt_images is not None:
         data = compare_image_folders(args.images, args.gt_images, reporter)
     else:
