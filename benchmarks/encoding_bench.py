@@ -348,6 +348,7 @@ def main() -> None:
         "triton atomic (tl.atomic_add)": lambda i: lambda x, t: fast.hash_encode(x, t, i["levels"],
                                                                                "atomic_scalar"),
         "triton sort+segment": lambda i: lambda x, t: fast.hash_encode(x, t, i["levels"], "sort"),
+        "triton runs + pairs (in-block sums)": lambda i: lambda x, t: fast.hash_encode(x, t, i["levels"], "runs"),
         "torch eager": lambda i: lambda x, t: reference.hash_encode(x, t, i["levels"]),
     }
     if not args.no_compile:

@@ -89,7 +89,7 @@ def test_linear_table_interpolates_exactly(fast):
     torch.testing.assert_close(fast.hash_encode(x, table, lv), x * 2 + 0.5)
 
 
-@pytest.mark.parametrize("scatter", ["atomic", "sort"])
+@pytest.mark.parametrize("scatter", ["atomic", "sort", "runs"])
 def test_float32_forward_and_gradients_match_reference(fast, scatter):
     torch.manual_seed(1)
     lv, table = grid_setup(levels=5, log2=10, base=4, finest=64)
@@ -115,6 +115,23 @@ def test_other_feature_counts_and_level_groups(fast, levels, features, levels_pe
     assert_rel(out, reference.hash_encode(x, table, lv), 1e-6)
     assert_rel(gx, ref_gx, 1e-5)
     assert_rel(gt, ref_gt, 1e-6)
+
+
+@pytest.mark.parametrize("features, block", [(2, 16), (3, 8)])
+def test_runs_of_samples_along_rays_sum_before_adding(fast, features, block):
+    """Samples along rays, as training gives them: consecutive samples share the coarse levels'
+    cells, so "runs" sums them inside the block first; blocks end inside runs too."""
+    torch.manual_seed(6)
+    lv, table = grid_setup(levels=4, features=features, log2=10, base=4, finest=64)
+    gen = torch.Generator().manual_seed(7)
+    start = 0.2 + 0.6 * torch.rand(5, 1, 3, generator=gen)
+    d = torch.nn.functional.normalize(torch.randn(5, 1, 3, generator=gen), dim=-1)
+    x = (start + d * torch.arange(13).view(1, -1, 1) * 0.01).reshape(-1, 3).clamp(0, 1)
+    gout = torch.randn(x.shape[0], 4 * features)
+    _, ref_gx, ref_gt = encode_and_grads(lambda p, t: reference.hash_encode(p, t, lv), x, table, gout)
+    gx, gt = fast.encode_backward(x, table, lv, gout, scatter="runs", block=block)
+    assert_rel(gt, ref_gt, 1e-6)
+    assert_rel(gx, ref_gx, 1e-5)
 
 
 def test_table_size_not_a_power_of_two(fast):
@@ -213,7 +230,7 @@ lv = reference.Levels.of(HashGridConfig(levels=6, log2_table_size=14, base_resol
                          "cuda")
 assert lv.hashed.any() and not lv.hashed.all()
 for dtype, tol in ((torch.float32, 1e-5), (torch.float16, 1e-3)):
-    for scatter in ("atomic", "atomic_v2", "atomic_scalar", "sort"):
+    for scatter in ("atomic", "atomic_v2", "atomic_scalar", "sort", "runs"):
         table = torch.randn(6, 2**14, 2, device="cuda").to(dtype)
         x = torch.rand(5000, 3, device="cuda")
         gout = torch.randn(5000, 12, device="cuda")

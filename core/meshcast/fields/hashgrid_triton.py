@@ -14,7 +14,10 @@ corner order, same hash, same trilinear weights computed in float32). The kernel
   corners into one 16-byte ``red.global.add.v4.f32`` where their rows share an aligned pair
   (half the time), else one 8-byte ``red.global.add.v2.f32`` per corner (``"atomic_v2"``
   always does that); elsewhere, and with ``"atomic_scalar"``, Triton's per-element
-  ``atomic_add``. The gradient to ``x`` (NeuS' analytic normals) is accumulated in registers.
+  ``atomic_add``. ``"runs"`` first sums, inside a block, the gradients of consecutive samples
+  that fall in the same cell of a level (samples along a ray do at the coarse levels; a
+  segmented scan) and adds each run once, then as ``"atomic"``; not measured on a GPU yet, so
+  not the default. The gradient to ``x`` (NeuS' analytic normals) is accumulated in registers.
 * programs take ``block`` samples times a group of levels; sample blocks vary fastest, so the
   tables (and gradients) of one level group stay in L2 while every sample visits them.
 
@@ -44,7 +47,7 @@ import torch
 
 from meshcast.fields import hashgrid as reference
 
-Scatter = Literal["atomic", "atomic_v2", "atomic_scalar", "sort"]
+Scatter = Literal["atomic", "atomic_v2", "atomic_scalar", "sort", "runs"]
 _TRITON = importlib.util.find_spec("triton") is not None
 
 if _TRITON:
@@ -264,15 +267,33 @@ if _TRITON:
                     N, T, L: tl.constexpr, LG: tl.constexpr, F: tl.constexpr, PACK: tl.constexpr,
                     ELEM: tl.constexpr, POW2: tl.constexpr, BIG: tl.constexpr, BLOCK: tl.constexpr,
                     TABLE_GRAD: tl.constexpr, SORT: tl.constexpr, X_GRAD: tl.constexpr, RED: tl.constexpr,
-                    EVICT: tl.constexpr):
+                    EVICT: tl.constexpr, RUNS: tl.constexpr):
         """Table gradient and x gradient (one (N, 3) partial per level group and feature program).
 
         Table gradient: SORT writes (key, value) pairs; else atomics into float32: RED 0 Triton's
         per-element atomic_add, 1 one 8-byte vector reduction per corner, 2 x-neighbour corners
-        merged into one 16-byte reduction where they share an aligned row pair."""
+        merged into one 16-byte reduction where they share an aligned row pair. RUNS: consecutive
+        samples of the block in the same cell of a level (samples along a ray, at the coarse
+        levels) first sum their gradients (a segmented scan), and only the run's last sample adds
+        the sums into the table."""
         n, nmask, lv, mask2, scale, lvl, ix, iy, iz, fx, fy, fz, level_base = _setup(
             x_ptr, level_ptr, scale_ptr, T, N, L, LG, BIG, BLOCK, EVICT)
         f = tl.program_id(2)
+        on = mask2
+        if RUNS:
+            i = tl.arange(0, BLOCK)
+            has_prev = nmask & (i > 0)
+            has_next = (i < BLOCK - 1) & (n + 1 < N)
+            px, _ = _cell(x_ptr, n - 1, has_prev, scale, 0, EVICT)
+            py, _ = _cell(x_ptr, n - 1, has_prev, scale, 1, EVICT)
+            pz, _ = _cell(x_ptr, n - 1, has_prev, scale, 2, EVICT)
+            qx, _ = _cell(x_ptr, n + 1, has_next, scale, 0, EVICT)
+            qy, _ = _cell(x_ptr, n + 1, has_next, scale, 1, EVICT)
+            qz, _ = _cell(x_ptr, n + 1, has_next, scale, 2, EVICT)
+            same_prev = has_prev[:, None] & (px == ix) & (py == iy) & (pz == iz)
+            same_next = has_next[:, None] & (qx == ix) & (qy == iy) & (qz == iz)
+            starts = tl.where(same_prev, 0, 1)
+            on = mask2 & (same_next == 0)
         if PACK == 2:
             gout = tl.load(gout_ptr + n[:, None] * L + lv[None, :], mask=mask2, other=0, eviction_policy=EVICT)
             g0, g1 = _unpack2(gout, ELEM)
@@ -293,13 +314,16 @@ if _TRITON:
             if TABLE_GRAD:
                 w0 = (1.0 - fx) * wy * wz  # the reference's order of products
                 w1 = fx * wy * wz
+                a0, a1, b0, b1 = g0 * w0, g1 * w0, g0 * w1, g1 * w1
+                if RUNS:  # each sample gets its run's sums so far; the last one has the run's total
+                    a0, a1, b0, b1, _ = tl.associative_scan((a0, a1, b0, b1, starts), 0, _add_runs)
                 if PACK == 2 and RED == 2 and not SORT:
-                    _red_add_pair(gtable_ptr, key0, key1, g0 * w0, g1 * w0, g0 * w1, g1 * w1, mask2)
+                    _red_add_pair(gtable_ptr, key0, key1, a0, a1, b0, b1, on)
                 else:
-                    _scatter_corner(gtable_ptr, key_ptr, val_ptr, key0, g0 * w0, g1 * w0, c, lv, n, N, f, mask2,
+                    _scatter_corner(gtable_ptr, key_ptr, val_ptr, key0, a0, a1, c, lv, n, N, f, on,
                                     F, PACK, SORT, RED)
-                    _scatter_corner(gtable_ptr, key_ptr, val_ptr, key1, g0 * w1, g1 * w1, 4 + c, lv, n, N, f,
-                                    mask2, F, PACK, SORT, RED)
+                    _scatter_corner(gtable_ptr, key_ptr, val_ptr, key1, b0, b1, 4 + c, lv, n, N, f,
+                                    on, F, PACK, SORT, RED)
             if X_GRAD:
                 d0 = _corner_dot(table_ptr, key0, g0, g1, f, mask2, F, PACK, ELEM)
                 d1 = _corner_dot(table_ptr, key1, g0, g1, f, mask2, F, PACK, ELEM)
@@ -351,6 +375,13 @@ if _TRITON:
                 tl.atomic_add(gtable_ptr + key * F + f, s * g, mask=mask2, sem="relaxed")
         if GOUT_GRAD:
             tl.store(ggout_ptr + feature, acc, mask=mask2)
+
+    @triton.jit
+    def _add_runs(a0, a1, a2, a3, fa, b0, b1, b2, b3, fb):
+        """Segmented sums of four values at once (a run restarts where the right operand starts one)."""
+        keep = fb == 0
+        return (tl.where(keep, a0 + b0, b0), tl.where(keep, a1 + b1, b1), tl.where(keep, a2 + b2, b2),
+                tl.where(keep, a3 + b3, b3), fa | fb)
 
     @triton.jit
     def _add_segments(a, fa, b, fb):
@@ -411,9 +442,10 @@ def _vector_red_ok(device: torch.device, features: int) -> bool:
 
 def _reduction_kind(scatter: Scatter, device: torch.device, features: int) -> int:
     """RED of ``_encode_bwd``: 0 per-element atomics, 1 one 8-byte vector reduction per corner
-    ("atomic_v2"), 2 x-neighbours merged into 16-byte reductions where they can be ("atomic")."""
-    if scatter in ("atomic", "atomic_v2") and _vector_red_ok(device, features):
-        return 2 if scatter == "atomic" else 1
+    ("atomic_v2"), 2 x-neighbours merged into 16-byte reductions where they can be ("atomic", and
+    "runs" after its in-block sums)."""
+    if scatter in ("atomic", "atomic_v2", "runs") and _vector_red_ok(device, features):
+        return 1 if scatter == "atomic_v2" else 2
     return 0
 
 
@@ -478,7 +510,7 @@ def encode_backward(x: torch.Tensor, table: torch.Tensor, levels: reference.Leve
             gtable if gtable is not None else dummy, gx if gx is not None else dummy,
             keys if keys is not None else dummy, _words(vals, meta) if vals is not None else dummy,
             n, size, BLOCK=block, TABLE_GRAD=table_grad, SORT=sort, X_GRAD=x_grad,
-            RED=_reduction_kind(scatter, x.device, features),
+            RED=_reduction_kind(scatter, x.device, features), RUNS=table_grad and scatter == "runs",
             num_warps=num_warps or BACKWARD_LAUNCH["num_warps"], EVICT=BACKWARD_LAUNCH["evict"],
             enable_fp_fusion=False, **meta)
     if sort and keys is not None and vals is not None and gtable is not None and n:
