@@ -45,5 +45,5 @@ def evaluate_run(run_dir: str | Path, gt_mesh: str | Path | None = None, samples
                              loaded.device, scene.region, reporter)
         # the training cameras say which surface was observed (the visible_* metrics)
         data.update(compare_meshes(build_trimesh(mesh["vertices"], mesh["faces"]), read_mesh(gt_mesh), samples, tau,
-                                   cameras=cameras_of(scene.split("train") or scene.frames)))
+                                   cameras=cameras_of(scene)))
     return data

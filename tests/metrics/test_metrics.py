@@ -32,18 +32,11 @@ def test_chamfer_between_concentric_spheres_is_radius_gap(r):
 
 def _orbit_from_above(n: int = 24, elevation_deg: float = 25.0, radius: float = 4.0) -> np.ndarray:
     """OpenGL camera-to-world matrices on a circle above the origin, looking at it."""
+    from meshcast.demo.scene import look_at
+
     e = np.radians(elevation_deg)
-    poses = []
-    for a in np.linspace(0, 2 * np.pi, n, endpoint=False):
-        eye = radius * np.array([np.cos(e) * np.cos(a), np.cos(e) * np.sin(a), np.sin(e)])
-        back = eye / np.linalg.norm(eye)  # the camera looks down -z: z points back to the eye
-        right = np.cross([0.0, 0.0, 1.0], back)
-        right /= np.linalg.norm(right)
-        pose = np.eye(4)
-        pose[:3, :3] = np.stack([right, np.cross(back, right), back], 1)
-        pose[:3, 3] = eye
-        poses.append(pose)
-    return np.stack(poses)
+    return np.stack([look_at(radius * np.array([np.cos(e) * np.cos(a), np.cos(e) * np.sin(a), np.sin(e)]),
+                             np.zeros(3)) for a in np.linspace(0, 2 * np.pi, n, endpoint=False)])
 
 
 _K400 = np.array([[400.0, 0.0, 200.0], [0.0, 400.0, 200.0], [0.0, 0.0, 1.0]])

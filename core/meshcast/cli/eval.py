@@ -78,8 +78,7 @@ def run(args: argparse.Namespace, reporter: Reporter) -> dict[str, Any]:
         if args.scene is not None:
             from meshcast.scene import load_scene
 
-            scene = load_scene(args.scene, reporter)
-            cameras = cameras_of(scene.split("train") or scene.frames)
+            cameras = cameras_of(load_scene(args.scene, reporter))
         data = compare_meshes(read_mesh(args.mesh), read_mesh(args.gt), args.samples, args.tau, cameras=cameras)
     elif args.images is not None and args.gt_images is not None:
         data = compare_image_folders(args.images, args.gt_images, reporter)

@@ -114,6 +114,15 @@ if _TRITON:
         return base.to(tl.int32), pos - base
 
     @triton.jit
+    def _same_cell(x_ptr, other, omask, scale, ix, iy, iz, EVICT: tl.constexpr):
+        """Whether sample ``other`` (where ``omask``) lies in the same cell as (ix, iy, iz) at each
+        level: bool [B, LG]."""
+        ox, _ = _cell(x_ptr, other, omask, scale, 0, EVICT)
+        oy, _ = _cell(x_ptr, other, omask, scale, 1, EVICT)
+        oz, _ = _cell(x_ptr, other, omask, scale, 2, EVICT)
+        return omask[:, None] & (ox == ix) & (oy == iy) & (oz == iz)
+
+    @triton.jit
     def _unpack2(word, ELEM: tl.constexpr):
         """Two float32 features from one packed word (float32 pairs in int64, 16-bit pairs in int32)."""
         if ELEM == 0:
@@ -284,14 +293,8 @@ if _TRITON:
             i = tl.arange(0, BLOCK)
             has_prev = nmask & (i > 0)
             has_next = (i < BLOCK - 1) & (n + 1 < N)
-            px, _ = _cell(x_ptr, n - 1, has_prev, scale, 0, EVICT)
-            py, _ = _cell(x_ptr, n - 1, has_prev, scale, 1, EVICT)
-            pz, _ = _cell(x_ptr, n - 1, has_prev, scale, 2, EVICT)
-            qx, _ = _cell(x_ptr, n + 1, has_next, scale, 0, EVICT)
-            qy, _ = _cell(x_ptr, n + 1, has_next, scale, 1, EVICT)
-            qz, _ = _cell(x_ptr, n + 1, has_next, scale, 2, EVICT)
-            same_prev = has_prev[:, None] & (px == ix) & (py == iy) & (pz == iz)
-            same_next = has_next[:, None] & (qx == ix) & (qy == iy) & (qz == iz)
+            same_prev = _same_cell(x_ptr, n - 1, has_prev, scale, ix, iy, iz, EVICT)
+            same_next = _same_cell(x_ptr, n + 1, has_next, scale, ix, iy, iz, EVICT)
             starts = tl.where(same_prev, 0, 1)
             on = mask2 & (same_next == 0)
         if PACK == 2:

@@ -124,8 +124,10 @@ def compare_meshes(pred_mesh, gt_mesh, samples: int = 200_000, tau_relative: flo
     return result
 
 
-def cameras_of(frames) -> dict[str, np.ndarray]:
-    """The ``cameras`` argument of ``compare_meshes`` from a scene's frames (world frame)."""
+def cameras_of(scene) -> dict[str, np.ndarray]:
+    """The ``cameras`` argument of ``compare_meshes`` from a scene's training frames (all its
+    frames when it has no split), in its world frame."""
+    frames = scene.split("train") or scene.frames
     return {"c2w": np.stack([f.c2w_array() for f in frames]),
             "K": np.stack([f.intrinsics.matrix() for f in frames]),
             "size": np.array([(f.intrinsics.w, f.intrinsics.h) for f in frames], np.float64)}
