@@ -232,17 +232,22 @@ assert lv.hashed.any() and not lv.hashed.all()
 for dtype, tol in ((torch.float32, 1e-5), (torch.float16, 1e-3)):
     for scatter in ("atomic", "atomic_v2", "atomic_scalar", "sort", "runs"):
         table = torch.randn(6, 2**14, 2, device="cuda").to(dtype)
-        x = torch.rand(5000, 3, device="cuda")
-        gout = torch.randn(5000, 12, device="cuda")
-        def run(fn, t):
-            p, t = x.clone().requires_grad_(), t.clone().requires_grad_()
-            out = fn(p, t, lv)
-            return (out,) + torch.autograd.grad(out, [p, t], gout.to(out.dtype))
-        exact = run(reference.hash_encode, table.float())
-        got = run(lambda *a: fast.hash_encode(*a, scatter=scatter), table)
-        for a, b in zip(got, exact):
-            err = ((a.double() - b.double()).norm() / b.double().norm()).item()
-            assert err < tol, (dtype, scatter, err)
+        uniform = torch.rand(5000, 3, device="cuda")
+        # 50 rays of 100 samples: consecutive samples share cells, the case "runs" merges
+        start, end = torch.rand(2, 50, 1, 3, device="cuda")
+        along = torch.linspace(0, 1, 100, device="cuda")[None, :, None]
+        rays = (start + along * (end - start)).reshape(-1, 3)
+        for x in (uniform, rays):
+            gout = torch.randn(5000, 12, device="cuda")
+            def run(fn, t):
+                p, t = x.clone().requires_grad_(), t.clone().requires_grad_()
+                out = fn(p, t, lv)
+                return (out,) + torch.autograd.grad(out, [p, t], gout.to(out.dtype))
+            exact = run(reference.hash_encode, table.float())
+            got = run(lambda *a: fast.hash_encode(*a, scatter=scatter), table)
+            for a, b in zip(got, exact):
+                err = ((a.double() - b.double()).norm() / b.double().norm()).item()
+                assert err < tol, (dtype, scatter, x is rays, err)
 # second order (NeuS' eikonal loss): gradients to the tables and to an MLP behind d out
 mlp = torch.randn(12, 4, device="cuda") * 0.5
 c = torch.randn(5000, 3, device="cuda")
