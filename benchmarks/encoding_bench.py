@@ -3,15 +3,18 @@
 One call builds everything (Triton kernels, the compiled reference, optionally torch-ngp's CUDA
 grid encoder from its own source), checks every variant against the PyTorch reference on fresh
 random inputs, times forward and forward+backward (median of ``triton.testing.do_bench``, L2
-flushed before each call), prints a table last and writes JSON.
+flushed before each call) twice: launched one by one from Python (what a training loop without
+CUDA graphs pays, host included) and replayed from a CUDA graph (the GPU's time alone), prints a
+table last and writes JSON.
 
   python benchmarks/encoding_bench.py --json $OUT/encoding_bench.json [--peer .peer/gridencoder] [--sweep]
 
 Workload (issue 8): 2^18 points uniform in [0, 1]^3, 16 levels, 2 features, 2^19 rows per level,
 resolutions 16..2048. ``--points rays`` instead lays the points out as training hands them to the
 encoding: runs of 64 consecutive samples along random rays, one NeRF march step apart
-(sqrt(3)/1024 of the grid's cube), so that neighbouring points share the coarse levels' corners. "table" rows time the table gradient only (NeRF); "table+x" rows also the
-gradient to the points (NeuS' analytic normals, first order).
+(sqrt(3)/1024 of the grid's cube), so that neighbouring points share the coarse levels' corners.
+"table" rows time the table gradient only (NeRF); "table+x" rows also the gradient to the points
+(NeuS' analytic normals, first order).
 """
 from __future__ import annotations
 
@@ -108,8 +111,40 @@ def bench(fn: Encode, inp: dict, x_grad: bool, rep_ms: int) -> dict:
         torch.autograd.grad(fn(x, table), wrt, inp["gout"])
 
     step()
-    return {"forward_ms": do_bench(forward, warmup=25, rep=rep_ms, return_mode="median"),
-            "step_ms": do_bench(step, warmup=25, rep=rep_ms, return_mode="median")}
+    result = {"forward_ms": do_bench(forward, warmup=25, rep=rep_ms, return_mode="median"),
+              "step_ms": do_bench(step, warmup=25, rep=rep_ms, return_mode="median")}
+    result.update(graph_times(forward, step, rep_ms))
+    return result
+
+
+def graph_times(forward: Callable[[], None], step: Callable[[], None], rep_ms: int) -> dict:
+    """The same calls captured in CUDA graphs and replayed: the GPU's time alone. Launched one by
+    one, a step also waits for the host (Python, autograd, the launchers: ~0.6-0.7 ms per step
+    on the lent machines, as long as the GPU work), so those timings move with the host's CPU."""
+    from triton.testing import do_bench
+
+    out = {}
+    for name, fn in (("graph_forward_ms", forward), ("graph_step_ms", step)):
+        try:
+            side = torch.cuda.Stream()
+            side.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(side):
+                for _ in range(3):
+                    fn()
+            torch.cuda.current_stream().wait_stream(side)
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph):
+                fn()
+            out[name] = do_bench(graph.replay, warmup=25, rep=rep_ms, return_mode="median")
+            del graph
+        except RuntimeError as exc:  # not capturable: leave the column empty, say why
+            out[name] = None
+            out[name.replace("_ms", "_error")] = repr(exc)[-300:]
+    return out
+
+
+def graph_rate(ms: dict, n: int) -> dict:
+    return {"graph_samples_per_s": n / (ms["graph_step_ms"] * 1e-3) if ms.get("graph_step_ms") else None}
 
 
 def copy_bandwidth() -> float:
@@ -307,7 +342,7 @@ def time_peer(name: str, fn: Encode, inp: dict, x_grad: bool, rep_ms: int, timin
         return
     timings.append({"variant": name, "table": str(inp["table"].dtype).replace("torch.", ""),
                     "grads": "table+x" if x_grad else "table", **ms,
-                    "samples_per_s": inp["x"].shape[0] / (ms["step_ms"] * 1e-3)})
+                    "samples_per_s": inp["x"].shape[0] / (ms["step_ms"] * 1e-3), **graph_rate(ms, inp["x"].shape[0])})
     print("time", json.dumps(timings[-1]), flush=True)
 
 
@@ -387,7 +422,7 @@ def main() -> None:
                     continue
                 timings.append({"variant": name, "table": str(dtype).replace("torch.", ""),
                                 "grads": "table+x" if x_grad else "table", **ms,
-                                "samples_per_s": n / (ms["step_ms"] * 1e-3)})
+                                "samples_per_s": n / (ms["step_ms"] * 1e-3), **graph_rate(ms, n)})
                 print("time", json.dumps(timings[-1]), flush=True)
     if has_tcnn:  # tiny-cuda-nn on its own flat parameters: no layout conversion in the timing
         for dtype in (torch.float32, torch.float16):
@@ -430,12 +465,19 @@ def print_table(result: dict) -> None:
     print(f"\n{result['gpu']}, {result['samples']} samples, copy {result['copy_bytes_per_s'] / 1e12:.2f} TB/s")
     print("random access alone, as many as the encoding makes:",
           ", ".join(f"{k} {v:.4f}" for k, v in result["ceilings_ms"].items()))
-    print(f"{'variant':34s} {'table':8s} {'grads':8s} {'fwd ms':>8s} {'fwd+bwd ms':>10s} {'samples/s':>10s} {'vs compile':>10s}")
+    graph_base = {(r["table"], r["grads"]): r.get("graph_step_ms") for r in result["timings"]
+                  if r["variant"] == "torch.compile"}
+    print("eager: launched one by one (host included); graph: replayed CUDA graph (GPU alone)")
+    print(f"{'variant':36s} {'table':8s} {'grads':8s} {'fwd ms':>8s} {'fwd+bwd ms':>10s} {'samples/s':>10s} "
+          f"{'vs compile':>10s} | {'graph fwd':>9s} {'graph f+b':>9s} {'samples/s':>10s} {'vs compile':>10s}")
     for r in result["timings"]:
-        ref = base.get((r["table"], r["grads"]))
+        ref, gref, g = base.get((r["table"], r["grads"])), graph_base.get((r["table"], r["grads"])), r.get("graph_step_ms")
         speedup = f"{ref / r['step_ms']:.2f}x" if ref else "-"
-        print(f"{r['variant']:34s} {r['table']:8s} {r['grads']:8s} {r['forward_ms']:8.4f} {r['step_ms']:10.4f} "
-              f"{r['samples_per_s']:10.3e} {speedup:>10s}")
+        gspeed = f"{gref / g:.2f}x" if gref and g else "-"
+        gf = f"{r['graph_forward_ms']:9.4f}" if r.get("graph_forward_ms") else f"{'-':>9s}"
+        gs = f"{g:9.4f} {result['samples'] / (g * 1e-3):10.3e}" if g else f"{'-':>9s} {'-':>10s}"
+        print(f"{r['variant']:36s} {r['table']:8s} {r['grads']:8s} {r['forward_ms']:8.4f} {r['step_ms']:10.4f} "
+              f"{r['samples_per_s']:10.3e} {speedup:>10s} | {gf} {gs} {gspeed:>10s}")
     worst = max((c.get("out", 0), c.get("d_table", 0), c.get("d_x", 0)) for c in result["checks"]
                 if c["variant"].startswith("triton"))
     print(f"largest Triton relative error (out, d_table, d_x): {worst}")

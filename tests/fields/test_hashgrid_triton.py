@@ -103,6 +103,26 @@ def test_float32_forward_and_gradients_match_reference(fast, scatter):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5 * b.abs().max().item(), msg=name)
 
 
+def test_cached_level_constants_follow_the_grid(fast):
+    """The kernels keep each grid's level constants between calls; a grid changed in place (a
+    loaded checkpoint) or another grid must not reuse them."""
+    torch.manual_seed(4)
+    lv, table = grid_setup(levels=3, log2=9, base=3, finest=40)
+    x = points(30, lv, seed=5)
+    assert_rel(fast.hash_encode(x, table, lv), reference.hash_encode(x, table, lv), 1e-6)
+    first = fast._level_tensors(lv, x.device)
+    assert fast._level_tensors(lv, x.device)[0] is first[0]  # the same grid: built once
+    other, table2 = grid_setup(levels=3, log2=9, base=5, finest=60)
+    for mine, theirs in zip(lv, other):  # in place, as load_state_dict copies into buffers
+        mine.copy_(theirs)
+    assert fast._level_tensors(lv, x.device)[1][0] == other.scale[0]
+    assert_rel(fast.hash_encode(x, table, lv), reference.hash_encode(x, table, lv), 1e-6)
+    assert_rel(fast.hash_encode(x, table2, other), reference.hash_encode(x, table2, other), 1e-6)
+    with torch.inference_mode():  # no version counters there: rebuilt at every call, still right
+        frozen = reference.Levels(*(t.clone() for t in other))
+        assert_rel(fast.hash_encode(x, table2, frozen), reference.hash_encode(x, table2, frozen), 1e-6)
+
+
 @pytest.mark.parametrize("levels, features, levels_per_program", [(3, 1, 2), (3, 4, 4), (5, 3, 2)])
 def test_other_feature_counts_and_level_groups(fast, levels, features, levels_per_program):
     torch.manual_seed(2)

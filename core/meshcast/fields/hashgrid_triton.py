@@ -39,8 +39,10 @@ modulo. Any other ``T`` uses int64 and ``%`` like the reference.
 """
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
+import weakref
 from typing import Literal
 
 import torch
@@ -420,13 +422,38 @@ _ELEM = {torch.float32: 0, torch.float16: 1, torch.bfloat16: 2}
 _WORD = {torch.float32: torch.int64, torch.float16: torch.int32, torch.bfloat16: torch.int32}
 
 
+# Level constants as the kernels take them, per grid: building them costs three small GPU
+# operations, which a training step would otherwise pay on the host at every encoding call.
+_LEVEL_CACHE: dict[tuple, tuple[list, tuple[int, ...], torch.Tensor, torch.Tensor]] = {}
+
+
+def _level_tensors(levels: reference.Levels, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """int32 (L, 3) rows of (vertices per axis, rows, hashed) and float32 scales on ``device``;
+    cached while the same four tensors are alive and unmodified (identity and version counter)."""
+    key = (*(id(t) for t in levels), str(device))
+    try:
+        versions = tuple(t._version for t in levels)
+    except RuntimeError:  # inference tensors have no version counter: build them every time
+        versions = None
+    hit = _LEVEL_CACHE.get(key)
+    if (versions is not None and hit is not None and hit[1] == versions
+            and all(ref() is t for ref, t in zip(hit[0], levels, strict=True))):
+        return hit[2], hit[3]
+    ints = torch.stack([levels.resolution, levels.size, levels.hashed.long()], 1)
+    ints = ints.to(device=device, dtype=torch.int32).contiguous()
+    scale = levels.scale.to(device=device, dtype=torch.float32).contiguous()
+    if versions is not None:
+        if len(_LEVEL_CACHE) >= 16:
+            _LEVEL_CACHE.clear()
+        _LEVEL_CACHE[key] = ([weakref.ref(t) for t in levels], versions, ints, scale)
+    return ints, scale
+
+
 def _launch_args(x: torch.Tensor, table: torch.Tensor, levels: reference.Levels):
     """Level constants on x's device (int32 (L, 3): vertices per axis, rows, hashed; float32 scales)
     and the kernels' compile-time settings."""
     n_levels, size, features = table.shape
-    ints = torch.stack([levels.resolution, levels.size, levels.hashed.long()], 1)
-    ints = ints.to(device=x.device, dtype=torch.int32).contiguous()
-    scale = levels.scale.to(device=x.device, dtype=torch.float32).contiguous()
+    ints, scale = _level_tensors(levels, x.device)
     meta = {"L": n_levels, "F": features, "PACK": 2 if features == 2 else 1,
             "ELEM": _ELEM[table.dtype], "POW2": size & (size - 1) == 0, "BIG": table.numel() >= 2**31 - 1}
     return ints, scale, meta
@@ -437,10 +464,14 @@ def _words(t: torch.Tensor, meta: dict) -> torch.Tensor:
     return t.view(_WORD[t.dtype]) if meta["PACK"] == 2 else t
 
 
+@functools.cache
+def _capability(device: torch.device) -> tuple[int, int]:
+    return torch.cuda.get_device_capability(device)
+
+
 def _vector_red_ok(device: torch.device, features: int) -> bool:
     """Vector float reductions exist from sm_90 on; the interpreter cannot run inline PTX."""
-    return (features == 2 and device.type == "cuda" and not interpreting()
-            and torch.cuda.get_device_capability(device) >= (9, 0))
+    return features == 2 and device.type == "cuda" and not interpreting() and _capability(device) >= (9, 0)
 
 
 def _reduction_kind(scatter: Scatter, device: torch.device, features: int) -> int:
