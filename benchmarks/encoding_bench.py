@@ -105,10 +105,10 @@ def bench(fn: Encode, inp: dict, x_grad: bool, rep_ms: int) -> dict:
 
     def forward():
         with torch.no_grad():
-            fn(x, table)
+            return fn(x, table)
 
     def step():
-        torch.autograd.grad(fn(x, table), wrt, inp["gout"])
+        return torch.autograd.grad(fn(x, table), wrt, inp["gout"])
 
     step()
     result = {"forward_ms": do_bench(forward, warmup=25, rep=rep_ms, return_mode="median"),
@@ -117,14 +117,18 @@ def bench(fn: Encode, inp: dict, x_grad: bool, rep_ms: int) -> dict:
     return result
 
 
-def graph_times(forward: Callable[[], None], step: Callable[[], None], rep_ms: int) -> dict:
+def graph_times(forward: Callable[[], object], step: Callable[[], object], rep_ms: int) -> dict:
     """The same calls captured in CUDA graphs and replayed: the GPU's time alone. Launched one by
     one, a step also waits for the host (Python, autograd, the launchers: ~0.6-0.7 ms per step
-    on the lent machines, as long as the GPU work), so those timings move with the host's CPU."""
+    on the lent machines, as long as the GPU work), so those timings move with the host's CPU.
+    A replay must reproduce the eager results (a library that launches on another stream than
+    the captured one would otherwise be timed doing nothing); where it does not, or capture
+    fails, the column stays empty and the reason is recorded."""
     from triton.testing import do_bench
 
-    out = {}
+    out: dict = {}
     for name, fn in (("graph_forward_ms", forward), ("graph_step_ms", step)):
+        error = name.replace("_ms", "_error")
         try:
             side = torch.cuda.Stream()
             side.wait_stream(torch.cuda.current_stream())
@@ -134,13 +138,26 @@ def graph_times(forward: Callable[[], None], step: Callable[[], None], rep_ms: i
             torch.cuda.current_stream().wait_stream(side)
             graph = torch.cuda.CUDAGraph()
             with torch.cuda.graph(graph):
-                fn()
-            out[name] = do_bench(graph.replay, warmup=25, rep=rep_ms, return_mode="median")
+                captured = fn()
+            expected = fn()
+            for t in _tensors(captured):  # a replay that launches nothing leaves these zero
+                t.zero_()
+            graph.replay()
+            torch.cuda.synchronize()
+            pairs = list(zip(_tensors(captured), _tensors(expected), strict=True))
+            worst = max(rel_err(a, b) for a, b in pairs) if pairs else float("inf")
+            if worst > 1e-3:
+                out[name], out[error] = None, f"replay differs from eager (rel. {worst:.3g}): not captured"
+            else:
+                out[name] = do_bench(graph.replay, warmup=25, rep=rep_ms, return_mode="median")
             del graph
         except RuntimeError as exc:  # not capturable: leave the column empty, say why
-            out[name] = None
-            out[name.replace("_ms", "_error")] = repr(exc)[-300:]
+            out[name], out[error] = None, repr(exc)[-300:]
     return out
+
+
+def _tensors(result: object) -> list[torch.Tensor]:
+    return [result] if isinstance(result, torch.Tensor) else [t for t in result if isinstance(t, torch.Tensor)]
 
 
 def graph_rate(ms: dict, n: int) -> dict:

@@ -40,7 +40,13 @@ def main() -> None:
     parser.add_argument("--sort", choices=["device", "cpu"], default="device",
                         help="order the table by self device time or by self CPU time (host-bound steps)")
     parser.add_argument("--rows", type=int, default=25)
+    parser.add_argument("--scatter", choices=["runs", "atomic"], default=None,
+                        help="the Triton encoding backward's table-gradient scatter (default: the module's)")
     args = parser.parse_args()
+    if args.scatter:
+        from meshcast.fields import hashgrid_triton
+
+        hashgrid_triton.DEFAULT_SCATTER = args.scatter
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     config = preset_config(args.method, "preview", device.type)
     if args.precision != "preset":
