@@ -2,7 +2,9 @@
 on the GPU machine, and keep the library so that benchmarks/peer_instant_nsr.py loads it without
 compiling.
 
-    python benchmarks/build_instant_nsr.py --out .peer/instant_nsr/prebuilt   # ~1-2 min on an H100
+    python benchmarks/build_instant_nsr.py --out .peer/instant_nsr/prebuilt   # est. 1-2 min on an H100
+
+(MAX_JOBS limits ninja's parallel compiles, e.g. MAX_JOBS=8 beside build_tcnn.py in the same call.)
 
 nerfacc 0.3.x compiles its CUDA sources with ``torch.utils.cpp_extension.load`` the first time it
 is used (``nerfacc/cuda/_backend.py``); this runs the same ``load`` on the same sources, with its

@@ -27,10 +27,11 @@ rotation agreement are reported), and the capture-to-reference alignment is gpu_
 (``compare_poses`` of the scene's cameras against reference.json).
 
 Configuration: its ``configs/neus-colmap.yaml`` (NeuS for real captures: learned background
-outside a foreground box of radius 0.6, random background colour, progressive hash grid, 256 rays
-growing to 8192 for 1024 samples per ray, fp16, AdamW 1e-2 with 500 warm-up steps, then
-exponential decay over ``trainer.max_steps`` = 20000, cosine annealing over 20000 steps), changed
-only where the data or the benchmark needs it:
+outside a foreground box of radius 0.6, random background colour, progressive hash grid, analytic
+SDF gradients, a ray count adapted to 256 x (1024 + 256) samples a step (at most 8192 rays),
+occupancy-grid pruning, 16-bit mixed precision, AdamW 1e-2 with 500 warm-up steps, then exponential
+decay over ``trainer.max_steps`` = 20000, cosine annealing over 20000 steps, seed 42), changed only
+where the data or the benchmark needs it:
 
 * ``dataset.img_downscale=1``: the images are used at their size (399 px); the config's 4 is for
   the Mip-NeRF 360 garden's 5k-pixel photographs.
@@ -59,7 +60,8 @@ stand-ins for ``pkg_resources`` (pytorch-lightning 1.9 calls ``declare_namespace
 ``__init__``; current setuptools no longer ships it) and, only where torchvision is missing (the
 CPU check), for ``torchvision.transforms.functional.to_tensor``; ``torch.cuda.amp.custom_fwd`` /
 ``custom_bwd`` where this PyTorch lacks them; nerfacc's lazily compiled backend module is replaced by
-the library from build_instant_nsr.py. ``--check`` (CPU) loads the data through the peer's loader
+the library from build_instant_nsr.py (without one, nerfacc compiles its own before the clock
+starts). ``--check`` (CPU) loads the data through the peer's loader
 on the CPU (its ``get_rank`` gives a CUDA device index) and compares its rays and images with
 meshcast's own reading of the scene.
 """
@@ -133,9 +135,11 @@ def prepare_imports(peer: Path, tcnn: Path | None) -> dict:
         spec.loader.exec_module(compiled)
         _module("nerfacc.cuda._backend", _C=compiled)
         notes["nerfacc"] = f"prebuilt {library}"
-    elif torch.cuda.is_available():
-        notes["nerfacc"] = "no prebuilt library: nerfacc compiles its own on first use (minutes, inside the run)"
-        print(notes["nerfacc"], flush=True)
+    elif torch.cuda.is_available():  # nerfacc's own lazy compile, now rather than in the first timed step
+        print("no prebuilt nerfacc library: nerfacc compiles its own (minutes, before the clock)", flush=True)
+        start = time.perf_counter()
+        importlib.import_module("nerfacc.cuda._backend")
+        notes["nerfacc"] = f"compiled by nerfacc itself in {time.perf_counter() - start:.0f} s"
     sys.path.insert(0, str(peer / "src"))
     return notes
 
@@ -423,38 +427,45 @@ def main() -> None:
 
     from meshcast.extract.marching_cubes import keep_largest_component
 
+    if torch.cuda.is_available():
+        torch.cuda.reset_peak_memory_stats()
     system = systems.make(config.system.name, config)
     peer_to_capture = to_capture.matrix()
     meshes = []
 
     def on_budget(budget, trained, steps, module, first_step_s):
         for resolution in args.extract:
-            v, f, seconds = export_mesh(module, config, resolution)
-            v = v @ peer_to_capture[:3, :3].T + peer_to_capture[:3, 3]
-            meshes.append({"budget": budget, "trained": trained, "steps": steps, "resolution": resolution,
-                           "extract_s": seconds, "vertices": v, "faces": f, "first_step_s": first_step_s,
-                           "rays_per_step": int(module.train_num_rays), "inv_s": float(module.model.variance.inv_s)})
-            print(f"budget {budget:g} s: {steps} steps in {trained:.1f} s; mesh {resolution}^3: {len(v)} vertices, "
-                  f"{len(f)} faces in {seconds:.1f} s", flush=True)
+            entry = {"task": "capture neus", "peer": "instant-nsr-pl", "train_s": budget, "trained_s": round(trained, 1),
+                     "steps": steps, "first_step_s": round(first_step_s or 0.0, 2),
+                     "rays_per_step": int(module.train_num_rays), "inv_s": round(float(module.model.variance.inv_s), 1),
+                     "resolution": resolution}
+            try:
+                v, f, seconds = export_mesh(module, config, resolution)
+            except Exception as exc:  # noqa: BLE001  (e.g. an empty level set: recorded, training goes on)
+                entry["error"] = f"export failed: {exc!r}"[:500]
+                v, f, seconds = None, None, 0.0
+            entry["extract_s"] = round(seconds, 1)
+            if v is not None:
+                v = v @ peer_to_capture[:3, :3].T + peer_to_capture[:3, 3]
+                entry.update(vertices=len(v), faces=len(f))
+            meshes.append((entry, v, f))
+            print(f"budget {budget:g} s: {steps} steps in {trained:.1f} s; mesh {resolution}^3: {entry}", flush=True)
 
     fit_s = fit(system, dm, config, args.seconds, on_budget)
-    rows = []
-    for m in meshes:
-        row = {"task": "capture neus", "peer": "instant-nsr-pl", "train_s": m["budget"], "trained_s": round(m["trained"], 1),
-               "steps": m["steps"], "first_step_s": round(m["first_step_s"], 2), "rays_per_step": m["rays_per_step"],
-               "inv_s": round(m["inv_s"], 1), "resolution": m["resolution"], "extract_s": round(m["extract_s"], 1),
-               "vertices": len(m["vertices"]), "faces": len(m["faces"])}
-        row.update(score(m["vertices"], m["faces"], to_reference, gt, cameras))
-        v, f = keep_largest_component(m["vertices"], m["faces"])
-        row.update({f"largest_{k}": value for k, value in score(v, f, to_reference, gt, cameras).items()},
-                   largest_faces=len(f))
+    record.update(fit_wall_s=round(fit_s, 1), rows=[entry for entry, _, _ in meshes],
+                  peak_gpu_gb=round(torch.cuda.max_memory_allocated() / 2**30, 2) if torch.cuda.is_available() else None)
+    _finish(record, args.json, quiet=True)  # the training's figures, should scoring fail
+    for entry, v, f in meshes:
+        if v is None or len(f) == 0:
+            continue
         if args.out:
             args.out.mkdir(parents=True, exist_ok=True)
-            trimesh.Trimesh(m["vertices"], m["faces"], process=False).export(
-                args.out / f"instant_nsr_{int(m['budget'])}s_{m['resolution']}.ply")
-        print(row, flush=True)
-        rows.append(row)
-    record.update(fit_wall_s=round(fit_s, 1), rows=rows)
+            trimesh.Trimesh(v, f, process=False).export(args.out / f"instant_nsr_{int(entry['train_s'])}s_{entry['resolution']}.ply")
+        entry.update(score(v, f, to_reference, gt, cameras))
+        v, f = keep_largest_component(v, f)
+        entry.update({f"largest_{k}": value for k, value in score(v, f, to_reference, gt, cameras).items()},
+                     largest_faces=len(f))
+        print(entry, flush=True)
     _finish(record, args.json)
 
 
@@ -463,11 +474,13 @@ def _commit(peer: Path) -> str | None:
     return path.read_text().strip() if path.is_file() else None
 
 
-def _finish(record: dict, path: Path | None) -> None:
+def _finish(record: dict, path: Path | None, quiet: bool = False) -> None:
     text = json.dumps(record, indent=2, default=str)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
+    if quiet:
+        return
     print(json.dumps(record, default=str), flush=True)
 
 
