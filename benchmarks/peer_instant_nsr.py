@@ -73,6 +73,7 @@ import importlib.machinery
 import importlib.util
 import json
 import os
+import re
 import struct
 import sys
 import tempfile
@@ -130,7 +131,10 @@ def prepare_imports(peer: Path, tcnn: Path | None) -> dict:
         sys.path.insert(0, str(tcnn))
     library = peer / "prebuilt" / "nerfacc_cuda.so"
     if library.is_file() and torch.cuda.is_available():
-        spec = importlib.util.spec_from_file_location("nerfacc_cuda", library)
+        # the module's name is the one torch's builder gave it (nerfacc_cuda, or nerfacc_cuda_v1
+        # after a retry in the same process): read it from the library's PyInit_ symbol
+        names = re.findall(rb"PyInit_(\w+)", library.read_bytes())
+        spec = importlib.util.spec_from_file_location(names[0].decode() if names else "nerfacc_cuda", library)
         compiled = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(compiled)
         _module("nerfacc.cuda._backend", _C=compiled)
