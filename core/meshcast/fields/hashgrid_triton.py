@@ -519,10 +519,12 @@ def encode_forward(x: torch.Tensor, table: torch.Tensor, levels: reference.Level
 
 def encode_backward(x: torch.Tensor, table: torch.Tensor, levels: reference.Levels,
                     grad_out: torch.Tensor, x_grad: bool = True, table_grad: bool = True,
-                    scatter: Scatter = "runs", block: int | None = None,
+                    scatter: Scatter | None = None, block: int | None = None,
                     levels_per_program: int | None = None, num_warps: int | None = None,
                     ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-    """Gradients (d x (N, 3) in x's dtype, d table (L, T, F) in the table's dtype) of <grad_out, out>."""
+    """Gradients (d x (N, 3) in x's dtype, d table (L, T, F) in the table's dtype) of <grad_out, out>;
+    ``scatter`` as in ``hash_encode``."""
+    scatter = scatter or DEFAULT_SCATTER
     n = x.shape[0]
     n_levels, size, features = table.shape
     x = x.contiguous()
