@@ -270,7 +270,8 @@ def kernel_report() -> list[dict]:
                          "num_warps": getattr(getattr(k, "metadata", None), "num_warps", None), "constants": named,
                          "ld.global.v2": count("ld.global.v2") + count("ld.global.nc.v2"),
                          "ld.global": count("ld.global"), "red": count("red."), "atom": count("atom."),
-                         "st.global": count("st.global")})
+                         "st.global": count("st.global"),
+                         "layouts": [ln for ln in k.asm.get("ttgir", "").splitlines() if ln.startswith("#blocked")]})
     return rows
 
 
@@ -379,6 +380,19 @@ def time_peer(name: str, fn: Encode, inp: dict, x_grad: bool, rep_ms: int, timin
     print("time", json.dumps(timings[-1]), flush=True)
 
 
+def thread_forward(fn: Encode) -> Encode:
+    """``fn`` with the forward's x-neighbour corners loaded by one lane each, in turn (the layout
+    before ``FORWARD_LAUNCH["xlanes"]``)."""
+    def encode(x: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
+        before = fast.FORWARD_LAUNCH["xlanes"]
+        fast.FORWARD_LAUNCH["xlanes"] = False
+        try:
+            return fn(x, table)
+        finally:
+            fast.FORWARD_LAUNCH["xlanes"] = before
+    return encode
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--samples", type=int, default=2**18)
@@ -417,6 +431,8 @@ def main() -> None:
                                                                                "atomic_scalar"),
         "triton sort+segment": lambda i: lambda x, t: fast.hash_encode(x, t, i["levels"], "sort"),
         "triton runs + pairs (in-block sums)": lambda i: lambda x, t: fast.hash_encode(x, t, i["levels"], "runs"),
+        "triton runs, pairs, forward one lane per sample": lambda i: thread_forward(
+            lambda x, t: fast.hash_encode(x, t, i["levels"], "runs")),
         "torch eager": lambda i: lambda x, t: reference.hash_encode(x, t, i["levels"]),
     }
     if not args.no_compile:

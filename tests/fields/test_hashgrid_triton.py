@@ -103,6 +103,19 @@ def test_float32_forward_and_gradients_match_reference(fast, scatter):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5 * b.abs().max().item(), msg=name)
 
 
+@pytest.mark.parametrize("xlanes", [True, False])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
+def test_forward_layouts_match_reference(fast, monkeypatch, xlanes, dtype):
+    """x-neighbour corners on neighbouring lanes (default) or one lane per sample: same features."""
+    monkeypatch.setitem(fast.FORWARD_LAUNCH, "xlanes", xlanes)
+    torch.manual_seed(3)
+    lv, table = grid_setup(levels=5, log2=10, base=4, finest=64)
+    table = table.to(dtype)
+    x = points(60, lv, seed=3)
+    exact = reference.hash_encode(x, table.float(), lv)
+    assert_rel(fast.encode_forward(x, table, lv).float(), exact, 1e-6 if dtype == torch.float32 else 1e-3)
+
+
 def test_cached_level_constants_follow_the_grid(fast):
     """The kernels keep each grid's level constants between calls; a grid changed in place (a
     loaded checkpoint) or another grid must not reuse them."""

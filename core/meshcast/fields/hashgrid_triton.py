@@ -182,17 +182,48 @@ if _TRITON:
         return n, nmask, lv, mask2, scale, (stride, size, hashed), ix, iy, iz, fx, fy, fz, level_base
 
     @triton.jit
+    def _fwd_xlanes(table_ptr, lvl, ix, iy, iz, fx, fy, fz, level_base, mask2, T, ELEM: tl.constexpr,
+                    POW2: tl.constexpr, BLOCK: tl.constexpr, LG: tl.constexpr):
+        """Both features of a [BLOCK, LG] tile, the corners' x offset as a third tile axis of 2:
+        the two x-neighbour rows of a corner pair are loaded by one instruction on neighbouring
+        lanes, and the hash puts them in one 32-byte sector 3 times in 4 (float32 rows; 16-bit:
+        7 in 8), which the memory system then reads once. Returns the two [BLOCK, LG] sums."""
+        cx = tl.arange(0, 2)[None, None, :]
+        ix3 = ix[:, :, None] + cx
+        wx3 = tl.where(cx == 1, fx[:, :, None], 1.0 - fx[:, :, None])
+        mask3 = mask2[:, :, None] & (cx < 2)
+        stride, size, hashed = lvl[0][:, :, None], lvl[1][:, :, None], lvl[2][:, :, None]
+        acc0 = tl.zeros([BLOCK, LG, 2], dtype=tl.float32)
+        acc1 = tl.zeros([BLOCK, LG, 2], dtype=tl.float32)
+        for c in tl.static_range(4):  # (y, z) corner offsets
+            cy = (c >> 1) & 1
+            cz = c & 1
+            wy = fy if cy else 1.0 - fy
+            wz = fz if cz else 1.0 - fz
+            rows = _level_rows(ix3, (iy + cy)[:, :, None], (iz + cz)[:, :, None], stride, size, hashed, T, POW2)
+            w = wx3 * wy[:, :, None] * wz[:, :, None]
+            v0, v1 = _unpack2(tl.load(table_ptr + (level_base[None, :, None] + rows), mask=mask3, other=0), ELEM)
+            acc0 += v0 * w
+            acc1 += v1 * w
+        return tl.sum(acc0, axis=2), tl.sum(acc1, axis=2)
+
+    @triton.jit
     def _encode_fwd(x_ptr, table_ptr, level_ptr, scale_ptr, out_ptr, N, T,
                     L: tl.constexpr, LG: tl.constexpr, F: tl.constexpr, PACK: tl.constexpr, ELEM: tl.constexpr,
-                    POW2: tl.constexpr, BIG: tl.constexpr, BLOCK: tl.constexpr, EVICT: tl.constexpr):
+                    POW2: tl.constexpr, BIG: tl.constexpr, BLOCK: tl.constexpr, EVICT: tl.constexpr,
+                    XLANES: tl.constexpr = False):
         """Features of BLOCK samples at every level; PACK == 2: both features in one load and store
-        (table and out as packed words), else feature program_id(2) alone."""
+        (table and out as packed words), else feature program_id(2) alone. XLANES (PACK == 2):
+        x-neighbour corners side by side on lanes (``_fwd_xlanes``)."""
         n, _nmask, lv, mask2, _scale, lvl, ix, iy, iz, fx, fy, fz, level_base = _setup(
             x_ptr, level_ptr, scale_ptr, T, N, L, LG, BIG, BLOCK, EVICT)
         f = tl.program_id(2)
         acc0 = tl.zeros([BLOCK, LG], dtype=tl.float32)
         acc1 = tl.zeros([BLOCK, LG], dtype=tl.float32)
-        for c in tl.static_range(8):
+        if XLANES:  # PACK == 2: x-neighbour corners on neighbouring lanes (one sector, mostly)
+            acc0, acc1 = _fwd_xlanes(table_ptr, lvl, ix, iy, iz, fx, fy, fz, level_base, mask2, T,
+                                     ELEM, POW2, BLOCK, LG)
+        for c in tl.static_range(0 if XLANES else 8):
             cx = (c >> 2) & 1
             cy = (c >> 1) & 1
             cz = c & 1
@@ -488,7 +519,7 @@ def _reduction_kind(scatter: Scatter, device: torch.device, features: int) -> in
 # Samples and levels per program, warps, and the cache hint for streamed data (x, out, d out):
 # the fastest found on an H100 (benchmarks/RESULTS.md). Kernels compile without FMA contraction
 # so that cell fractions round exactly like the reference's (x * N, then minus floor).
-FORWARD_LAUNCH = {"block": 64, "levels": 2, "num_warps": 8, "evict": ""}
+FORWARD_LAUNCH = {"block": 64, "levels": 2, "num_warps": 8, "evict": "", "xlanes": True}
 BACKWARD_LAUNCH = {"block": 64, "levels": 4, "num_warps": 8, "evict": ""}
 
 
@@ -513,7 +544,7 @@ def encode_forward(x: torch.Tensor, table: torch.Tensor, levels: reference.Level
         _encode_fwd[_grid(n, meta, block)](
             x, _words(table, meta), ints, scale, _words(out, meta), n, size, BLOCK=block,
             num_warps=num_warps or FORWARD_LAUNCH["num_warps"], EVICT=FORWARD_LAUNCH["evict"],
-            enable_fp_fusion=False, **meta)
+            XLANES=bool(FORWARD_LAUNCH["xlanes"]) and meta["PACK"] == 2, enable_fp_fusion=False, **meta)
     return out
 
 
