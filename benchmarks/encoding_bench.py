@@ -380,17 +380,40 @@ def time_peer(name: str, fn: Encode, inp: dict, x_grad: bool, rep_ms: int, timin
     print("time", json.dumps(timings[-1]), flush=True)
 
 
-def thread_forward(fn: Encode) -> Encode:
-    """``fn`` with the forward's x-neighbour corners loaded by one lane each, in turn (the layout
-    before ``FORWARD_LAUNCH["xlanes"]``)."""
+def with_lanes(levels: reference.Levels, forward: bool, backward: bool) -> Encode:
+    """The Triton encoding (default scatter) with x-neighbour corners on neighbouring lanes (True)
+    or one lane per sample (False) in the forward and in the backward kernel."""
     def encode(x: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
-        before = fast.FORWARD_LAUNCH["xlanes"]
-        fast.FORWARD_LAUNCH["xlanes"] = False
-        try:
-            return fn(x, table)
-        finally:
-            fast.FORWARD_LAUNCH["xlanes"] = before
+        return LaneSetting.apply(x, table, levels, forward, backward)
     return encode
+
+
+class LaneSetting(torch.autograd.Function):
+    """``encode_forward``/``encode_backward`` under ``FORWARD_LAUNCH``/``BACKWARD_LAUNCH["xlanes"]``
+    set for the call and restored after it."""
+
+    @staticmethod
+    def _run(forward: bool, backward: bool, body: Callable[[], object]):
+        before = fast.FORWARD_LAUNCH["xlanes"], fast.BACKWARD_LAUNCH["xlanes"]
+        fast.FORWARD_LAUNCH["xlanes"], fast.BACKWARD_LAUNCH["xlanes"] = forward, backward
+        try:
+            return body()
+        finally:
+            fast.FORWARD_LAUNCH["xlanes"], fast.BACKWARD_LAUNCH["xlanes"] = before
+
+    @staticmethod
+    def forward(ctx, x, table, levels, forward, backward):
+        ctx.settings = levels, forward, backward
+        ctx.save_for_backward(x, table)
+        return LaneSetting._run(forward, backward, lambda: fast.encode_forward(x, table, levels))
+
+    @staticmethod
+    def backward(ctx, gout):
+        x, table = ctx.saved_tensors
+        levels, forward, backward = ctx.settings
+        return (*LaneSetting._run(forward, backward, lambda: fast.encode_backward(
+            x, table, levels, gout, x_grad=ctx.needs_input_grad[0], table_grad=ctx.needs_input_grad[1])),
+            None, None, None)
 
 
 def main() -> None:
@@ -431,8 +454,8 @@ def main() -> None:
                                                                                "atomic_scalar"),
         "triton sort+segment": lambda i: lambda x, t: fast.hash_encode(x, t, i["levels"], "sort"),
         "triton runs + pairs (in-block sums)": lambda i: lambda x, t: fast.hash_encode(x, t, i["levels"], "runs"),
-        "triton runs, pairs, forward one lane per sample": lambda i: thread_forward(
-            lambda x, t: fast.hash_encode(x, t, i["levels"], "runs")),
+        "triton runs, one lane per sample (fwd, bwd)": lambda i: with_lanes(i["levels"], False, False),
+        "triton runs, x-neighbours on lanes (fwd, bwd)": lambda i: with_lanes(i["levels"], True, True),
         "torch eager": lambda i: lambda x, t: reference.hash_encode(x, t, i["levels"]),
     }
     if not args.no_compile:
@@ -453,7 +476,7 @@ def main() -> None:
         for x_grad in (False, True):
             for name, make in variants.items():
                 if dtype == torch.float16 and (name == "torch eager" or
-                                               (name.startswith("triton") and "pairs" not in name)):
+                                               (name.startswith("triton") and "pairs" not in name and "lanes" not in name)):
                     continue
                 if x_grad and name in ("triton sort+segment", "triton atomic (tl.atomic_add)"):
                     continue

@@ -105,15 +105,22 @@ def test_float32_forward_and_gradients_match_reference(fast, scatter):
 
 @pytest.mark.parametrize("xlanes", [True, False])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
-def test_forward_layouts_match_reference(fast, monkeypatch, xlanes, dtype):
-    """x-neighbour corners on neighbouring lanes (default) or one lane per sample: same features."""
+def test_lane_layouts_match_reference(fast, monkeypatch, xlanes, dtype):
+    """x-neighbour corners on neighbouring lanes or one lane per sample, forward and backward
+    (every scatter that can use it): the same features and gradients."""
     monkeypatch.setitem(fast.FORWARD_LAUNCH, "xlanes", xlanes)
+    monkeypatch.setitem(fast.BACKWARD_LAUNCH, "xlanes", xlanes)
     torch.manual_seed(3)
     lv, table = grid_setup(levels=5, log2=10, base=4, finest=64)
     table = table.to(dtype)
-    x = points(60, lv, seed=3)
-    exact = reference.hash_encode(x, table.float(), lv)
-    assert_rel(fast.encode_forward(x, table, lv).float(), exact, 1e-6 if dtype == torch.float32 else 1e-3)
+    x = torch.cat([points(60, lv, seed=3), torch.linspace(0, 1, 50)[:, None] * torch.tensor([[0.9, 0.3, 0.6]])])
+    gout = torch.randn(x.shape[0], table.shape[0] * table.shape[2])
+    tol = 1e-5 if dtype == torch.float32 else 1e-3
+    exact = encode_and_grads(lambda p, t: reference.hash_encode(p, t, lv), x, table.float(), gout)
+    for scatter in ("atomic", "runs"):
+        got = encode_and_grads(lambda p, t, s=scatter: fast.hash_encode(p, t, lv, s), x, table, gout.to(dtype))
+        for a, b in zip(got, exact, strict=True):
+            assert_rel(a.float(), b, tol)
 
 
 def test_cached_level_constants_follow_the_grid(fast):
@@ -262,7 +269,8 @@ torch.manual_seed(0)
 lv = reference.Levels.of(HashGridConfig(levels=6, log2_table_size=14, base_resolution=16, finest_resolution=406),
                          "cuda")
 assert lv.hashed.any() and not lv.hashed.all()
-for dtype, tol in ((torch.float32, 1e-5), (torch.float16, 1e-3)):
+for dtype, tol, xlanes in ((torch.float32, 1e-5, False), (torch.float32, 1e-5, True), (torch.float16, 1e-3, True)):
+    fast.FORWARD_LAUNCH["xlanes"] = fast.BACKWARD_LAUNCH["xlanes"] = xlanes  # both lane layouts
     for scatter in ("atomic", "atomic_v2", "atomic_scalar", "sort", "runs"):
         table = torch.randn(6, 2**14, 2, device="cuda").to(dtype)
         uniform = torch.rand(5000, 3, device="cuda")
@@ -280,7 +288,7 @@ for dtype, tol in ((torch.float32, 1e-5), (torch.float16, 1e-3)):
             got = run(lambda *a: fast.hash_encode(*a, scatter=scatter), table)
             for a, b in zip(got, exact):
                 err = ((a.double() - b.double()).norm() / b.double().norm()).item()
-                assert err < tol, (dtype, scatter, x is rays, err)
+                assert err < tol, (dtype, scatter, xlanes, x is rays, err)
 # second order (NeuS' eikonal loss): gradients to the tables and to an MLP behind d out
 mlp = torch.randn(12, 4, device="cuda") * 0.5
 c = torch.randn(5000, 3, device="cuda")

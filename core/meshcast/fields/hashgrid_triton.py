@@ -307,11 +307,63 @@ if _TRITON:
             return g0 * tl.load(table_ptr + key * F + f, mask=mask2, other=0.0).to(tl.float32)
 
     @triton.jit
+    def _bwd_xlanes(table_ptr, gtable_ptr, lvl, ix, iy, iz, fx, fy, fz, level_base, mask2, on, starts, g0, g1,
+                    T, ELEM: tl.constexpr, POW2: tl.constexpr, BLOCK: tl.constexpr, LG: tl.constexpr,
+                    TABLE_GRAD: tl.constexpr, X_GRAD: tl.constexpr, RED: tl.constexpr, RUNS: tl.constexpr):
+        """``_encode_bwd`` for two-feature tables with the corners' x offset as a third tile axis
+        of 2 (as ``_fwd_xlanes``): x-neighbour rows are read, and their gradients added (one 8-byte
+        reduction per lane, or per-element atomics where RED == 0), by neighbouring lanes of one
+        instruction. Returns the x-gradient partials (gpx, gpy, gpz) as [BLOCK, LG] tiles."""
+        cx = tl.arange(0, 2)[None, None, :]
+        ix3 = ix[:, :, None] + cx
+        fx3 = fx[:, :, None]
+        wx3 = tl.where(cx == 1, fx3, 1.0 - fx3)
+        mask3 = mask2[:, :, None] & (cx < 2)
+        on3 = on[:, :, None] & (cx < 2)
+        stride, size, hashed = lvl[0][:, :, None], lvl[1][:, :, None], lvl[2][:, :, None]
+        g0 = g0[:, :, None]
+        g1 = g1[:, :, None]
+        starts3 = tl.broadcast_to(starts[:, :, None], [BLOCK, LG, 2])
+        gpx = tl.zeros([BLOCK, LG], dtype=tl.float32)
+        gpy = tl.zeros([BLOCK, LG], dtype=tl.float32)
+        gpz = tl.zeros([BLOCK, LG], dtype=tl.float32)
+        for c in tl.static_range(4):  # (y, z) corner offsets
+            cy = (c >> 1) & 1
+            cz = c & 1
+            wy = fy if cy else 1.0 - fy
+            wz = fz if cz else 1.0 - fz
+            key = level_base[None, :, None] + _level_rows(ix3, (iy + cy)[:, :, None], (iz + cz)[:, :, None],
+                                                          stride, size, hashed, T, POW2)
+            if TABLE_GRAD:
+                w = wx3 * wy[:, :, None] * wz[:, :, None]
+                a0 = g0 * w
+                a1 = g1 * w
+                if RUNS:
+                    a0, a1, _ = tl.associative_scan((a0, a1, starts3), 0, _add_runs2)
+                if RED >= 1:
+                    _red_add_v2(gtable_ptr + key * 2, a0, a1, on3)
+                else:
+                    tl.atomic_add(gtable_ptr + key * 2, a0, mask=on3, sem="relaxed")
+                    tl.atomic_add(gtable_ptr + key * 2 + 1, a1, mask=on3, sem="relaxed")
+            if X_GRAD:
+                v0, v1 = _unpack2(tl.load(table_ptr + key, mask=mask3, other=0), ELEM)
+                d = g0 * v0 + g1 * v1
+                d0 = tl.sum(tl.where(cx == 0, d, 0.0), axis=2)
+                d1 = tl.sum(tl.where(cx == 1, d, 0.0), axis=2)
+                sy = 1.0 if cy else -1.0
+                sz = 1.0 if cz else -1.0
+                dx = d0 * (1.0 - fx) + d1 * fx
+                gpx += (d1 - d0) * (wy * wz)
+                gpy += dx * (sy * wz)
+                gpz += dx * (sz * wy)
+        return gpx, gpy, gpz
+
+    @triton.jit
     def _encode_bwd(x_ptr, table_ptr, level_ptr, scale_ptr, gout_ptr, gtable_ptr, gx_ptr, key_ptr, val_ptr,
                     N, T, L: tl.constexpr, LG: tl.constexpr, F: tl.constexpr, PACK: tl.constexpr,
                     ELEM: tl.constexpr, POW2: tl.constexpr, BIG: tl.constexpr, BLOCK: tl.constexpr,
                     TABLE_GRAD: tl.constexpr, SORT: tl.constexpr, X_GRAD: tl.constexpr, RED: tl.constexpr,
-                    EVICT: tl.constexpr, RUNS: tl.constexpr):
+                    EVICT: tl.constexpr, RUNS: tl.constexpr, XLANES: tl.constexpr = False):
         """Table gradient and x gradient (one (N, 3) partial per level group and feature program).
 
         Table gradient: SORT writes (key, value) pairs; else atomics into float32: RED 0 Triton's
@@ -324,6 +376,7 @@ if _TRITON:
             x_ptr, level_ptr, scale_ptr, T, N, L, LG, BIG, BLOCK, EVICT)
         f = tl.program_id(2)
         on = mask2
+        starts = tl.zeros([BLOCK, LG], dtype=tl.int32)
         if RUNS:
             i = tl.arange(0, BLOCK)
             has_prev = nmask & (i > 0)
@@ -342,7 +395,10 @@ if _TRITON:
         gpx = tl.zeros([BLOCK, LG], dtype=tl.float32)
         gpy = tl.zeros([BLOCK, LG], dtype=tl.float32)
         gpz = tl.zeros([BLOCK, LG], dtype=tl.float32)
-        for c in tl.static_range(4):  # (y, z) corner offsets; x offsets 0 and 1 side by side
+        if XLANES:  # PACK == 2, not SORT
+            gpx, gpy, gpz = _bwd_xlanes(table_ptr, gtable_ptr, lvl, ix, iy, iz, fx, fy, fz, level_base, mask2, on,
+                                        starts, g0, g1, T, ELEM, POW2, BLOCK, LG, TABLE_GRAD, X_GRAD, RED, RUNS)
+        for c in tl.static_range(0 if XLANES else 4):  # (y, z) corner offsets; x offsets 0 and 1 side by side
             cy = (c >> 1) & 1
             cz = c & 1
             wy = fy if cy else 1.0 - fy
@@ -420,6 +476,12 @@ if _TRITON:
         keep = fb == 0
         return (tl.where(keep, a0 + b0, b0), tl.where(keep, a1 + b1, b1), tl.where(keep, a2 + b2, b2),
                 tl.where(keep, a3 + b3, b3), fa | fb)
+
+    @triton.jit
+    def _add_runs2(a0, a1, fa, b0, b1, fb):
+        """``_add_runs`` for two values."""
+        keep = fb == 0
+        return tl.where(keep, a0 + b0, b0), tl.where(keep, a1 + b1, b1), fa | fb
 
     @triton.jit
     def _add_segments(a, fa, b, fb):
@@ -520,7 +582,7 @@ def _reduction_kind(scatter: Scatter, device: torch.device, features: int) -> in
 # the fastest found on an H100 (benchmarks/RESULTS.md). Kernels compile without FMA contraction
 # so that cell fractions round exactly like the reference's (x * N, then minus floor).
 FORWARD_LAUNCH = {"block": 64, "levels": 2, "num_warps": 8, "evict": "", "xlanes": True}
-BACKWARD_LAUNCH = {"block": 64, "levels": 4, "num_warps": 8, "evict": ""}
+BACKWARD_LAUNCH = {"block": 64, "levels": 4, "num_warps": 8, "evict": "", "xlanes": False}
 
 
 def _grid(n: int, meta: dict, block: int) -> tuple[int, int, int]:
@@ -580,6 +642,7 @@ def encode_backward(x: torch.Tensor, table: torch.Tensor, levels: reference.Leve
             keys if keys is not None else dummy, _words(vals, meta) if vals is not None else dummy,
             n, size, BLOCK=block, TABLE_GRAD=table_grad, SORT=sort, X_GRAD=x_grad,
             RED=_reduction_kind(scatter, x.device, features), RUNS=table_grad and scatter == "runs",
+            XLANES=bool(BACKWARD_LAUNCH["xlanes"]) and meta["PACK"] == 2 and not sort,
             num_warps=num_warps or BACKWARD_LAUNCH["num_warps"], EVICT=BACKWARD_LAUNCH["evict"],
             enable_fp_fusion=False, **meta)
     if sort and keys is not None and vals is not None and gtable is not None and n:
