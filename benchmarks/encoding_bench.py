@@ -380,9 +380,9 @@ def time_peer(name: str, fn: Encode, inp: dict, x_grad: bool, rep_ms: int, timin
     print("time", json.dumps(timings[-1]), flush=True)
 
 
-def with_lanes(levels: reference.Levels, forward: bool, backward: bool) -> Encode:
-    """The Triton encoding (default scatter) with x-neighbour corners on neighbouring lanes (True)
-    or one lane per sample (False) in the forward and in the backward kernel."""
+def with_lanes(levels: reference.Levels, forward: int, backward: bool) -> Encode:
+    """The Triton encoding (default scatter) with the given tile layout of the corners' x offset
+    in the forward (``FORWARD_LAUNCH["xlanes"]``: 0, 1 or 2) and the backward (False or True)."""
     def encode(x: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
         return LaneSetting.apply(x, table, levels, forward, backward)
     return encode
@@ -454,8 +454,10 @@ def main() -> None:
                                                                                "atomic_scalar"),
         "triton sort+segment": lambda i: lambda x, t: fast.hash_encode(x, t, i["levels"], "sort"),
         "triton runs + pairs (in-block sums)": lambda i: lambda x, t: fast.hash_encode(x, t, i["levels"], "runs"),
-        "triton runs, one lane per sample (fwd, bwd)": lambda i: with_lanes(i["levels"], False, False),
-        "triton runs, x-neighbours on lanes (fwd, bwd)": lambda i: with_lanes(i["levels"], True, True),
+        "triton runs, fwd x offset: none": lambda i: with_lanes(i["levels"], 0, False),
+        "triton runs, fwd x offset: tile axis": lambda i: with_lanes(i["levels"], 1, False),
+        "triton runs, fwd x offset: tile rows": lambda i: with_lanes(i["levels"], 2, False),
+        "triton runs, x offset tile axis (fwd, bwd)": lambda i: with_lanes(i["levels"], 1, True),
         "torch eager": lambda i: lambda x, t: reference.hash_encode(x, t, i["levels"]),
     }
     if not args.no_compile:

@@ -158,11 +158,12 @@ if _TRITON:
 
     @triton.jit
     def _setup(x_ptr, level_ptr, scale_ptr, T, N, L: tl.constexpr, LG: tl.constexpr, BIG: tl.constexpr,
-               BLOCK: tl.constexpr, EVICT: tl.constexpr):
+               BLOCK: tl.constexpr, EVICT: tl.constexpr, REP: tl.constexpr = 1):
         """This program's samples and levels (program_id(1)'s group of LG), the level constants
         (scale; vertices per axis, rows, hashed as [1, LG]) and each level's cell: [BLOCK, LG] tiles.
-        ``level_ptr``: int32 (L, 3) rows of (vertices per axis, rows used, hashed)."""
-        n = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+        ``level_ptr``: int32 (L, 3) rows of (vertices per axis, rows used, hashed). REP > 1: every
+        sample on REP consecutive tile rows ([BLOCK * REP, LG] tiles)."""
+        n = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK * REP) // REP
         nmask = n < N
         lv = tl.program_id(1) * LG + tl.arange(0, LG)
         scale = tl.load(scale_ptr + lv, mask=lv < L, other=1.0)
@@ -208,43 +209,81 @@ if _TRITON:
         return tl.sum(acc0, axis=2), tl.sum(acc1, axis=2)
 
     @triton.jit
+    def _fwd_rows(x_ptr, table_ptr, level_ptr, scale_ptr, out_ptr, N, T, L: tl.constexpr, LG: tl.constexpr,
+                  ELEM: tl.constexpr, POW2: tl.constexpr, BIG: tl.constexpr, BLOCK: tl.constexpr,
+                  EVICT: tl.constexpr):
+        """The two-feature forward with every sample on two consecutive tile rows, one per x offset
+        of its corners: the x-neighbour rows of a corner pair are loaded by lanes of the same
+        instruction, and the hash puts them in one 32-byte sector 3 times in 4 (float32 rows;
+        16-bit: 7 in 8). The pairs are summed at the end."""
+        n, _nmask, lv, mask2, _scale, lvl, ix, iy, iz, fx, fy, fz, level_base = _setup(
+            x_ptr, level_ptr, scale_ptr, T, N, L, LG, BIG, BLOCK, EVICT, 2)
+        cx = (tl.arange(0, 2 * BLOCK) % 2)[:, None]
+        ixc = ix + cx
+        wx = tl.where(cx == 1, fx, 1.0 - fx)
+        acc0 = tl.zeros([2 * BLOCK, LG], dtype=tl.float32)
+        acc1 = tl.zeros([2 * BLOCK, LG], dtype=tl.float32)
+        for c in tl.static_range(4):  # (y, z) corner offsets
+            cy = (c >> 1) & 1
+            cz = c & 1
+            wy = fy if cy else 1.0 - fy
+            wz = fz if cz else 1.0 - fz
+            rows = _level_rows(ixc, iy + cy, iz + cz, lvl[0], lvl[1], lvl[2], T, POW2)
+            w = wx * wy * wz
+            v0, v1 = _unpack2(tl.load(table_ptr + (level_base[None, :] + rows), mask=mask2, other=0), ELEM)
+            acc0 += v0 * w
+            acc1 += v1 * w
+        out0 = tl.sum(tl.reshape(acc0, [BLOCK, 2, LG]), axis=1)
+        out1 = tl.sum(tl.reshape(acc1, [BLOCK, 2, LG]), axis=1)
+        ns = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+        smask = (ns < N)[:, None]
+        if L % LG != 0:
+            smask = smask & (lv < L)[None, :]
+        tl.store(out_ptr + ns[:, None] * L + lv[None, :], _pack2(out0, out1, ELEM), mask=smask,
+                 eviction_policy=EVICT)
+
+    @triton.jit
     def _encode_fwd(x_ptr, table_ptr, level_ptr, scale_ptr, out_ptr, N, T,
                     L: tl.constexpr, LG: tl.constexpr, F: tl.constexpr, PACK: tl.constexpr, ELEM: tl.constexpr,
                     POW2: tl.constexpr, BIG: tl.constexpr, BLOCK: tl.constexpr, EVICT: tl.constexpr,
-                    XLANES: tl.constexpr = False):
+                    XLANES: tl.constexpr = 0):
         """Features of BLOCK samples at every level; PACK == 2: both features in one load and store
         (table and out as packed words), else feature program_id(2) alone. XLANES (PACK == 2):
-        x-neighbour corners side by side on lanes (``_fwd_xlanes``)."""
-        n, _nmask, lv, mask2, _scale, lvl, ix, iy, iz, fx, fy, fz, level_base = _setup(
-            x_ptr, level_ptr, scale_ptr, T, N, L, LG, BIG, BLOCK, EVICT)
-        f = tl.program_id(2)
-        acc0 = tl.zeros([BLOCK, LG], dtype=tl.float32)
-        acc1 = tl.zeros([BLOCK, LG], dtype=tl.float32)
-        if XLANES:  # PACK == 2: x-neighbour corners on neighbouring lanes (one sector, mostly)
-            acc0, acc1 = _fwd_xlanes(table_ptr, lvl, ix, iy, iz, fx, fy, fz, level_base, mask2, T,
-                                     ELEM, POW2, BLOCK, LG)
-        for c in tl.static_range(0 if XLANES else 8):
-            cx = (c >> 2) & 1
-            cy = (c >> 1) & 1
-            cz = c & 1
-            rows = _level_rows(ix + cx, iy + cy, iz + cz, lvl[0], lvl[1], lvl[2], T, POW2)
-            wx = fx if cx else 1.0 - fx
-            wy = fy if cy else 1.0 - fy
-            wz = fz if cz else 1.0 - fz
-            w = wx * wy * wz
-            key = level_base[None, :] + rows
-            if PACK == 2:
-                v0, v1 = _unpack2(tl.load(table_ptr + key, mask=mask2, other=0), ELEM)
-                acc0 += v0 * w
-                acc1 += v1 * w
-            else:
-                acc0 += tl.load(table_ptr + key * F + f, mask=mask2, other=0.0).to(tl.float32) * w
-        if PACK == 2:
-            tl.store(out_ptr + n[:, None] * L + lv[None, :], _pack2(acc0, acc1, ELEM), mask=mask2,
-                     eviction_policy=EVICT)
+        the corners' x offset as a third tile axis (1, ``_fwd_xlanes``) or on consecutive tile
+        rows (2, ``_fwd_rows``)."""
+        if XLANES == 2:  # PACK == 2
+            _fwd_rows(x_ptr, table_ptr, level_ptr, scale_ptr, out_ptr, N, T, L, LG, ELEM, POW2, BIG, BLOCK, EVICT)
         else:
-            out = out_ptr + n[:, None] * (L * F) + lv[None, :] * F + f
-            tl.store(out, acc0.to(out_ptr.dtype.element_ty), mask=mask2, eviction_policy=EVICT)
+            n, _nmask, lv, mask2, _scale, lvl, ix, iy, iz, fx, fy, fz, level_base = _setup(
+                x_ptr, level_ptr, scale_ptr, T, N, L, LG, BIG, BLOCK, EVICT)
+            f = tl.program_id(2)
+            acc0 = tl.zeros([BLOCK, LG], dtype=tl.float32)
+            acc1 = tl.zeros([BLOCK, LG], dtype=tl.float32)
+            if XLANES == 1:  # PACK == 2: x-neighbour corners on a third tile axis
+                acc0, acc1 = _fwd_xlanes(table_ptr, lvl, ix, iy, iz, fx, fy, fz, level_base, mask2, T,
+                                         ELEM, POW2, BLOCK, LG)
+            for c in tl.static_range(0 if XLANES == 1 else 8):
+                cx = (c >> 2) & 1
+                cy = (c >> 1) & 1
+                cz = c & 1
+                rows = _level_rows(ix + cx, iy + cy, iz + cz, lvl[0], lvl[1], lvl[2], T, POW2)
+                wx = fx if cx else 1.0 - fx
+                wy = fy if cy else 1.0 - fy
+                wz = fz if cz else 1.0 - fz
+                w = wx * wy * wz
+                key = level_base[None, :] + rows
+                if PACK == 2:
+                    v0, v1 = _unpack2(tl.load(table_ptr + key, mask=mask2, other=0), ELEM)
+                    acc0 += v0 * w
+                    acc1 += v1 * w
+                else:
+                    acc0 += tl.load(table_ptr + key * F + f, mask=mask2, other=0.0).to(tl.float32) * w
+            if PACK == 2:
+                tl.store(out_ptr + n[:, None] * L + lv[None, :], _pack2(acc0, acc1, ELEM), mask=mask2,
+                         eviction_policy=EVICT)
+            else:
+                out = out_ptr + n[:, None] * (L * F) + lv[None, :] * F + f
+                tl.store(out, acc0.to(out_ptr.dtype.element_ty), mask=mask2, eviction_policy=EVICT)
 
     @triton.jit
     def _red_add_v2(ptr, a, b, on):
@@ -581,7 +620,7 @@ def _reduction_kind(scatter: Scatter, device: torch.device, features: int) -> in
 # Samples and levels per program, warps, and the cache hint for streamed data (x, out, d out):
 # the fastest found on an H100 (benchmarks/RESULTS.md). Kernels compile without FMA contraction
 # so that cell fractions round exactly like the reference's (x * N, then minus floor).
-FORWARD_LAUNCH = {"block": 64, "levels": 2, "num_warps": 8, "evict": "", "xlanes": True}
+FORWARD_LAUNCH = {"block": 64, "levels": 2, "num_warps": 8, "evict": "", "xlanes": 1}
 BACKWARD_LAUNCH = {"block": 64, "levels": 4, "num_warps": 8, "evict": "", "xlanes": False}
 
 
@@ -606,7 +645,7 @@ def encode_forward(x: torch.Tensor, table: torch.Tensor, levels: reference.Level
         _encode_fwd[_grid(n, meta, block)](
             x, _words(table, meta), ints, scale, _words(out, meta), n, size, BLOCK=block,
             num_warps=num_warps or FORWARD_LAUNCH["num_warps"], EVICT=FORWARD_LAUNCH["evict"],
-            XLANES=bool(FORWARD_LAUNCH["xlanes"]) and meta["PACK"] == 2, enable_fp_fusion=False, **meta)
+            XLANES=int(FORWARD_LAUNCH["xlanes"]) if meta["PACK"] == 2 else 0, enable_fp_fusion=False, **meta)
     return out
 
 
