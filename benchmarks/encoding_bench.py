@@ -380,11 +380,11 @@ def time_peer(name: str, fn: Encode, inp: dict, x_grad: bool, rep_ms: int, timin
     print("time", json.dumps(timings[-1]), flush=True)
 
 
-def with_lanes(levels: reference.Levels, forward: int, backward: bool) -> Encode:
-    """The Triton encoding (default scatter) with the given tile layout of the corners' x offset
-    in the forward (``FORWARD_LAUNCH["xlanes"]``: 0, 1 or 2) and the backward (False or True)."""
+def with_lanes(levels: reference.Levels, forward: bool, backward: bool, scatter: str = "runs") -> Encode:
+    """The Triton encoding with one tile row per sample (False) or two, one per x offset of the
+    corners (True), in the forward (``FORWARD_LAUNCH["xlanes"]``) and the backward kernel."""
     def encode(x: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
-        return LaneSetting.apply(x, table, levels, forward, backward)
+        return LaneSetting.apply(x, table, levels, forward, backward, scatter)
     return encode
 
 
@@ -402,18 +402,18 @@ class LaneSetting(torch.autograd.Function):
             fast.FORWARD_LAUNCH["xlanes"], fast.BACKWARD_LAUNCH["xlanes"] = before
 
     @staticmethod
-    def forward(ctx, x, table, levels, forward, backward):
-        ctx.settings = levels, forward, backward
+    def forward(ctx, x, table, levels, forward, backward, scatter):
+        ctx.settings = levels, forward, backward, scatter
         ctx.save_for_backward(x, table)
         return LaneSetting._run(forward, backward, lambda: fast.encode_forward(x, table, levels))
 
     @staticmethod
     def backward(ctx, gout):
         x, table = ctx.saved_tensors
-        levels, forward, backward = ctx.settings
+        levels, forward, backward, scatter = ctx.settings
         return (*LaneSetting._run(forward, backward, lambda: fast.encode_backward(
-            x, table, levels, gout, x_grad=ctx.needs_input_grad[0], table_grad=ctx.needs_input_grad[1])),
-            None, None, None)
+            x, table, levels, gout, x_grad=ctx.needs_input_grad[0], table_grad=ctx.needs_input_grad[1],
+            scatter=scatter)), None, None, None, None)
 
 
 def main() -> None:
@@ -454,10 +454,10 @@ def main() -> None:
                                                                                "atomic_scalar"),
         "triton sort+segment": lambda i: lambda x, t: fast.hash_encode(x, t, i["levels"], "sort"),
         "triton runs + pairs (in-block sums)": lambda i: lambda x, t: fast.hash_encode(x, t, i["levels"], "runs"),
-        "triton runs, fwd x offset: none": lambda i: with_lanes(i["levels"], 0, False),
-        "triton runs, fwd x offset: tile axis": lambda i: with_lanes(i["levels"], 1, False),
-        "triton runs, fwd x offset: tile rows": lambda i: with_lanes(i["levels"], 2, False),
-        "triton runs, x offset tile axis (fwd, bwd)": lambda i: with_lanes(i["levels"], 1, True),
+        "triton runs, rows: fwd 1, bwd 1": lambda i: with_lanes(i["levels"], False, False),
+        "triton runs, rows: fwd 2, bwd 1": lambda i: with_lanes(i["levels"], True, False),
+        "triton runs, rows: fwd 2, bwd 2": lambda i: with_lanes(i["levels"], True, True),
+        "triton atomic, rows: fwd 2, bwd 2": lambda i: with_lanes(i["levels"], True, True, "atomic"),
         "torch eager": lambda i: lambda x, t: reference.hash_encode(x, t, i["levels"]),
     }
     if not args.no_compile:
@@ -478,7 +478,7 @@ def main() -> None:
         for x_grad in (False, True):
             for name, make in variants.items():
                 if dtype == torch.float16 and (name == "torch eager" or
-                                               (name.startswith("triton") and "pairs" not in name and "lanes" not in name)):
+                                               (name.startswith("triton") and "pairs" not in name and "rows" not in name)):
                     continue
                 if x_grad and name in ("triton sort+segment", "triton atomic (tl.atomic_add)"):
                     continue
