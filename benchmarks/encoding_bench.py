@@ -380,40 +380,18 @@ def time_peer(name: str, fn: Encode, inp: dict, x_grad: bool, rep_ms: int, timin
     print("time", json.dumps(timings[-1]), flush=True)
 
 
-def with_lanes(levels: reference.Levels, forward: bool, backward: bool, scatter: str = "runs") -> Encode:
-    """The Triton encoding with one tile row per sample (False) or two, one per x offset of the
-    corners (True), in the forward (``FORWARD_LAUNCH["xlanes"]``) and the backward kernel."""
+def forward_rows(levels: reference.Levels, rows: bool) -> Encode:
+    """The Triton encoding (default scatter) with the forward's samples on two tile rows each
+    (True, the default) or on one (False, the layout before it): ``FORWARD_LAUNCH["pair_rows"]``
+    for the call."""
     def encode(x: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
-        return LaneSetting.apply(x, table, levels, forward, backward, scatter)
-    return encode
-
-
-class LaneSetting(torch.autograd.Function):
-    """``encode_forward``/``encode_backward`` under ``FORWARD_LAUNCH``/``BACKWARD_LAUNCH["xlanes"]``
-    set for the call and restored after it."""
-
-    @staticmethod
-    def _run(forward: bool, backward: bool, body: Callable[[], object]):
-        before = fast.FORWARD_LAUNCH["xlanes"], fast.BACKWARD_LAUNCH["xlanes"]
-        fast.FORWARD_LAUNCH["xlanes"], fast.BACKWARD_LAUNCH["xlanes"] = forward, backward
+        before = fast.FORWARD_LAUNCH["pair_rows"]
+        fast.FORWARD_LAUNCH["pair_rows"] = rows
         try:
-            return body()
+            return fast.hash_encode(x, table, levels)
         finally:
-            fast.FORWARD_LAUNCH["xlanes"], fast.BACKWARD_LAUNCH["xlanes"] = before
-
-    @staticmethod
-    def forward(ctx, x, table, levels, forward, backward, scatter):
-        ctx.settings = levels, forward, backward, scatter
-        ctx.save_for_backward(x, table)
-        return LaneSetting._run(forward, backward, lambda: fast.encode_forward(x, table, levels))
-
-    @staticmethod
-    def backward(ctx, gout):
-        x, table = ctx.saved_tensors
-        levels, forward, backward, scatter = ctx.settings
-        return (*LaneSetting._run(forward, backward, lambda: fast.encode_backward(
-            x, table, levels, gout, x_grad=ctx.needs_input_grad[0], table_grad=ctx.needs_input_grad[1],
-            scatter=scatter)), None, None, None, None)
+            fast.FORWARD_LAUNCH["pair_rows"] = before
+    return encode
 
 
 def main() -> None:
@@ -454,10 +432,7 @@ def main() -> None:
                                                                                "atomic_scalar"),
         "triton sort+segment": lambda i: lambda x, t: fast.hash_encode(x, t, i["levels"], "sort"),
         "triton runs + pairs (in-block sums)": lambda i: lambda x, t: fast.hash_encode(x, t, i["levels"], "runs"),
-        "triton runs, rows: fwd 1, bwd 1": lambda i: with_lanes(i["levels"], False, False),
-        "triton runs, rows: fwd 2, bwd 1": lambda i: with_lanes(i["levels"], True, False),
-        "triton runs, rows: fwd 2, bwd 2": lambda i: with_lanes(i["levels"], True, True),
-        "triton atomic, rows: fwd 2, bwd 2": lambda i: with_lanes(i["levels"], True, True, "atomic"),
+        "triton runs, forward one tile row per sample": lambda i: forward_rows(i["levels"], False),
         "torch eager": lambda i: lambda x, t: reference.hash_encode(x, t, i["levels"]),
     }
     if not args.no_compile:

@@ -103,24 +103,18 @@ def test_float32_forward_and_gradients_match_reference(fast, scatter):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5 * b.abs().max().item(), msg=name)
 
 
-@pytest.mark.parametrize("forward, backward", [(False, False), (True, False), (False, True), (True, True)])
+@pytest.mark.parametrize("rows", [True, False])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
-def test_lane_layouts_match_reference(fast, monkeypatch, forward, backward, dtype):
-    """Samples on one tile row, or on two (one per x offset of the corners), forward and backward
-    (every scatter that can use it): the same features and gradients."""
-    monkeypatch.setitem(fast.FORWARD_LAUNCH, "xlanes", forward)
-    monkeypatch.setitem(fast.BACKWARD_LAUNCH, "xlanes", backward)
+def test_forward_tile_layouts_match_reference(fast, monkeypatch, rows, dtype):
+    """The forward with every sample on two tile rows (one per x offset of its corners, the
+    default) or on one: the same features as the reference."""
+    monkeypatch.setitem(fast.FORWARD_LAUNCH, "pair_rows", rows)
     torch.manual_seed(3)
     lv, table = grid_setup(levels=5, log2=10, base=4, finest=64)
     table = table.to(dtype)
-    x = torch.cat([points(60, lv, seed=3), torch.linspace(0, 1, 50)[:, None] * torch.tensor([[0.9, 0.3, 0.6]])])
-    gout = torch.randn(x.shape[0], table.shape[0] * table.shape[2])
-    tol = 1e-5 if dtype == torch.float32 else 1e-3
-    exact = encode_and_grads(lambda p, t: reference.hash_encode(p, t, lv), x, table.float(), gout)
-    for scatter in ("atomic", "runs"):
-        got = encode_and_grads(lambda p, t, s=scatter: fast.hash_encode(p, t, lv, s), x, table, gout.to(dtype))
-        for a, b in zip(got, exact, strict=True):
-            assert_rel(a.float(), b, tol)
+    x = points(60, lv, seed=3)
+    exact = reference.hash_encode(x, table.float(), lv)
+    assert_rel(fast.encode_forward(x, table, lv).float(), exact, 1e-6 if dtype == torch.float32 else 1e-3)
 
 
 def test_cached_level_constants_follow_the_grid(fast):
@@ -269,9 +263,8 @@ torch.manual_seed(0)
 lv = reference.Levels.of(HashGridConfig(levels=6, log2_table_size=14, base_resolution=16, finest_resolution=406),
                          "cuda")
 assert lv.hashed.any() and not lv.hashed.all()
-for dtype, tol, xlanes in ((torch.float32, 1e-5, (False, False)), (torch.float32, 1e-5, (True, True)),
-                           (torch.float16, 1e-3, (True, True))):
-    fast.FORWARD_LAUNCH["xlanes"], fast.BACKWARD_LAUNCH["xlanes"] = xlanes  # every tile layout
+for dtype, tol, pair_rows in ((torch.float32, 1e-5, False), (torch.float32, 1e-5, True), (torch.float16, 1e-3, True)):
+    fast.FORWARD_LAUNCH["pair_rows"] = pair_rows  # both forward tile layouts
     for scatter in ("atomic", "atomic_v2", "atomic_scalar", "sort", "runs"):
         table = torch.randn(6, 2**14, 2, device="cuda").to(dtype)
         uniform = torch.rand(5000, 3, device="cuda")
@@ -289,7 +282,7 @@ for dtype, tol, xlanes in ((torch.float32, 1e-5, (False, False)), (torch.float32
             got = run(lambda *a: fast.hash_encode(*a, scatter=scatter), table)
             for a, b in zip(got, exact):
                 err = ((a.double() - b.double()).norm() / b.double().norm()).item()
-                assert err < tol, (dtype, scatter, xlanes, x is rays, err)
+                assert err < tol, (dtype, scatter, pair_rows, x is rays, err)
 # second order (NeuS' eikonal loss): gradients to the tables and to an MLP behind d out
 mlp = torch.randn(12, 4, device="cuda") * 0.5
 c = torch.randn(5000, 3, device="cuda")

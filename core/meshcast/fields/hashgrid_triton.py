@@ -6,7 +6,13 @@ returns (N, L * F) features in the table's dtype, exactly as the pure-PyTorch re
 corner order, same hash, same trilinear weights computed in float32). The kernels:
 
 * forward: both features of a corner in one 8-byte load (two float32, or two 16-bit values in
-  4 bytes), a [block, levels] tile per program, outputs stored as packed pairs;
+  4 bytes), outputs stored as packed pairs. With two features every sample takes two rows of the
+  program's [2 * block, levels] tile, one per x offset of its corners, so the two x-neighbour
+  rows of a corner pair are loaded by lanes of one instruction; the hash puts them in the same
+  32-byte sector 3 times in 4 and the memory system then serves both at once. On an H100 the
+  forward takes 0.195 instead of 0.266 ms for uniform points and 0.135 instead of 0.154 ms for
+  points along rays (``FORWARD_LAUNCH["pair_rows"]`` off: the one-row layout). The same layout
+  in the backward measured no faster than the in-thread 16-byte pairs below, and was dropped;
 * backward: the same corners again; the table gradient ``g * w`` is scattered either with
   atomic adds or by writing (row, value) pairs, sorting them by row and summing each run
   (``scatter="sort"``: one atomic per distinct row and block, measured slower). ``"runs"``
@@ -220,11 +226,11 @@ if _TRITON:
     def _encode_fwd(x_ptr, table_ptr, level_ptr, scale_ptr, out_ptr, N, T,
                     L: tl.constexpr, LG: tl.constexpr, F: tl.constexpr, PACK: tl.constexpr, ELEM: tl.constexpr,
                     POW2: tl.constexpr, BIG: tl.constexpr, BLOCK: tl.constexpr, EVICT: tl.constexpr,
-                    XLANES: tl.constexpr = False):
+                    PAIR_ROWS: tl.constexpr = False):
         """Features of BLOCK samples at every level; PACK == 2: both features in one load and store
-        (table and out as packed words), else feature program_id(2) alone. XLANES (PACK == 2):
+        (table and out as packed words), else feature program_id(2) alone. PAIR_ROWS (PACK == 2):
         the corners' x offset on consecutive tile rows (``_fwd_rows``)."""
-        if XLANES:  # PACK == 2
+        if PAIR_ROWS:  # PACK == 2
             _fwd_rows(x_ptr, table_ptr, level_ptr, scale_ptr, out_ptr, N, T, L, LG, ELEM, POW2, BIG, BLOCK, EVICT)
         else:
             n, _nmask, lv, mask2, _scale, lvl, ix, iy, iz, fx, fy, fz, level_base = _setup(
@@ -316,82 +322,11 @@ if _TRITON:
             return g0 * tl.load(table_ptr + key * F + f, mask=mask2, other=0.0).to(tl.float32)
 
     @triton.jit
-    def _bwd_rows(x_ptr, table_ptr, level_ptr, scale_ptr, gout_ptr, gtable_ptr, gx_ptr, N, T, L: tl.constexpr,
-                  LG: tl.constexpr, ELEM: tl.constexpr, POW2: tl.constexpr, BIG: tl.constexpr,
-                  BLOCK: tl.constexpr, TABLE_GRAD: tl.constexpr, X_GRAD: tl.constexpr, RED: tl.constexpr,
-                  EVICT: tl.constexpr, RUNS: tl.constexpr):
-        """``_encode_bwd`` for two-feature tables (not SORT) with every sample on two consecutive
-        tile rows, one per x offset of its corners (as ``_fwd_rows``): x-neighbour rows are read,
-        and their gradients added (one 8-byte reduction per row, or per-element atomics where
-        RED == 0), by lanes of the same instruction."""
-        n, nmask, lv, mask2, scale, lvl, ix, iy, iz, fx, fy, fz, level_base = _setup(
-            x_ptr, level_ptr, scale_ptr, T, N, L, LG, BIG, BLOCK, EVICT, 2)
-        r = tl.arange(0, 2 * BLOCK)
-        cx = (r % 2)[:, None]
-        on = mask2
-        starts = tl.zeros([2 * BLOCK, LG], dtype=tl.int32)
-        if RUNS:
-            i = r // 2
-            same_prev = _same_cell(x_ptr, n - 1, nmask & (i > 0), scale, ix, iy, iz, EVICT)
-            same_next = _same_cell(x_ptr, n + 1, (i < BLOCK - 1) & (n + 1 < N), scale, ix, iy, iz, EVICT)
-            starts = tl.where(same_prev, 0, 1)
-            on = mask2 & (same_next == 0)
-        g0, g1 = _unpack2(tl.load(gout_ptr + n[:, None] * L + lv[None, :], mask=mask2, other=0,
-                                  eviction_policy=EVICT), ELEM)
-        ixc = ix + cx
-        wx = tl.where(cx == 1, fx, 1.0 - fx)
-        gpx = tl.zeros([2 * BLOCK, LG], dtype=tl.float32)
-        gpy = tl.zeros([2 * BLOCK, LG], dtype=tl.float32)
-        gpz = tl.zeros([2 * BLOCK, LG], dtype=tl.float32)
-        for c in tl.static_range(4):  # (y, z) corner offsets
-            cy = (c >> 1) & 1
-            cz = c & 1
-            wy = fy if cy else 1.0 - fy
-            wz = fz if cz else 1.0 - fz
-            key = level_base[None, :] + _level_rows(ixc, iy + cy, iz + cz, lvl[0], lvl[1], lvl[2], T, POW2)
-            if TABLE_GRAD:
-                w = wx * wy * wz
-                a0 = g0 * w
-                a1 = g1 * w
-                if RUNS:  # runs over samples, each x offset apart: scan [BLOCK, 2, LG] along samples
-                    a0, a1, _ = tl.associative_scan(
-                        (tl.reshape(a0, [BLOCK, 2, LG]), tl.reshape(a1, [BLOCK, 2, LG]),
-                         tl.reshape(starts, [BLOCK, 2, LG])), 0, _add_runs2)
-                    a0 = tl.reshape(a0, [2 * BLOCK, LG])
-                    a1 = tl.reshape(a1, [2 * BLOCK, LG])
-                if RED >= 1:
-                    _red_add_v2(gtable_ptr + key * 2, a0, a1, on)
-                else:
-                    tl.atomic_add(gtable_ptr + key * 2, a0, mask=on, sem="relaxed")
-                    tl.atomic_add(gtable_ptr + key * 2 + 1, a1, mask=on, sem="relaxed")
-            if X_GRAD:  # this row's share of the (d1 - d0) and d0 (1 - fx) + d1 fx terms
-                v0, v1 = _unpack2(tl.load(table_ptr + key, mask=mask2, other=0), ELEM)
-                d = g0 * v0 + g1 * v1
-                sy = 1.0 if cy else -1.0
-                sz = 1.0 if cz else -1.0
-                dx = d * wx
-                gpx += tl.where(cx == 1, d, -d) * (wy * wz)
-                gpy += dx * (sy * wz)
-                gpz += dx * (sz * wy)
-        if X_GRAD:
-            ns = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
-            gxo = gx_ptr + (tl.program_id(1) * N + ns) * 3
-            smask = ns < N
-            tl.store(gxo + 0, _pair_sum(tl.sum(gpx * scale[None, :], axis=1), BLOCK), mask=smask)
-            tl.store(gxo + 1, _pair_sum(tl.sum(gpy * scale[None, :], axis=1), BLOCK), mask=smask)
-            tl.store(gxo + 2, _pair_sum(tl.sum(gpz * scale[None, :], axis=1), BLOCK), mask=smask)
-
-    @triton.jit
-    def _pair_sum(v, BLOCK: tl.constexpr):
-        """[2 * BLOCK] -> [BLOCK]: the sums of consecutive pairs."""
-        return tl.sum(tl.reshape(v, [BLOCK, 2]), axis=1)
-
-    @triton.jit
     def _encode_bwd(x_ptr, table_ptr, level_ptr, scale_ptr, gout_ptr, gtable_ptr, gx_ptr, key_ptr, val_ptr,
                     N, T, L: tl.constexpr, LG: tl.constexpr, F: tl.constexpr, PACK: tl.constexpr,
                     ELEM: tl.constexpr, POW2: tl.constexpr, BIG: tl.constexpr, BLOCK: tl.constexpr,
                     TABLE_GRAD: tl.constexpr, SORT: tl.constexpr, X_GRAD: tl.constexpr, RED: tl.constexpr,
-                    EVICT: tl.constexpr, RUNS: tl.constexpr, XLANES: tl.constexpr = False):
+                    EVICT: tl.constexpr, RUNS: tl.constexpr):
         """Table gradient and x gradient (one (N, 3) partial per level group and feature program).
 
         Table gradient: SORT writes (key, value) pairs; else atomics into float32: RED 0 Triton's
@@ -400,66 +335,62 @@ if _TRITON:
         samples of the block in the same cell of a level (samples along a ray, at the coarse
         levels) first sum their gradients (a segmented scan), and only the run's last sample adds
         the sums into the table."""
-        if XLANES:  # PACK == 2, not SORT
-            _bwd_rows(x_ptr, table_ptr, level_ptr, scale_ptr, gout_ptr, gtable_ptr, gx_ptr, N, T, L, LG, ELEM, POW2,
-                      BIG, BLOCK, TABLE_GRAD, X_GRAD, RED, EVICT, RUNS)
+        n, nmask, lv, mask2, scale, lvl, ix, iy, iz, fx, fy, fz, level_base = _setup(
+            x_ptr, level_ptr, scale_ptr, T, N, L, LG, BIG, BLOCK, EVICT)
+        f = tl.program_id(2)
+        on = mask2
+        if RUNS:
+            i = tl.arange(0, BLOCK)
+            has_prev = nmask & (i > 0)
+            has_next = (i < BLOCK - 1) & (n + 1 < N)
+            same_prev = _same_cell(x_ptr, n - 1, has_prev, scale, ix, iy, iz, EVICT)
+            same_next = _same_cell(x_ptr, n + 1, has_next, scale, ix, iy, iz, EVICT)
+            starts = tl.where(same_prev, 0, 1)
+            on = mask2 & (same_next == 0)
+        if PACK == 2:
+            gout = tl.load(gout_ptr + n[:, None] * L + lv[None, :], mask=mask2, other=0, eviction_policy=EVICT)
+            g0, g1 = _unpack2(gout, ELEM)
         else:
-            n, nmask, lv, mask2, scale, lvl, ix, iy, iz, fx, fy, fz, level_base = _setup(
-                x_ptr, level_ptr, scale_ptr, T, N, L, LG, BIG, BLOCK, EVICT)
-            f = tl.program_id(2)
-            on = mask2
-            if RUNS:
-                i = tl.arange(0, BLOCK)
-                has_prev = nmask & (i > 0)
-                has_next = (i < BLOCK - 1) & (n + 1 < N)
-                same_prev = _same_cell(x_ptr, n - 1, has_prev, scale, ix, iy, iz, EVICT)
-                same_next = _same_cell(x_ptr, n + 1, has_next, scale, ix, iy, iz, EVICT)
-                starts = tl.where(same_prev, 0, 1)
-                on = mask2 & (same_next == 0)
-            if PACK == 2:
-                gout = tl.load(gout_ptr + n[:, None] * L + lv[None, :], mask=mask2, other=0, eviction_policy=EVICT)
-                g0, g1 = _unpack2(gout, ELEM)
-            else:
-                gout = gout_ptr + n[:, None] * (L * F) + lv[None, :] * F + f
-                g0 = tl.load(gout, mask=mask2, other=0.0, eviction_policy=EVICT).to(tl.float32)
-                g1 = g0
-            gpx = tl.zeros([BLOCK, LG], dtype=tl.float32)
-            gpy = tl.zeros([BLOCK, LG], dtype=tl.float32)
-            gpz = tl.zeros([BLOCK, LG], dtype=tl.float32)
-            for c in tl.static_range(4):  # (y, z) corner offsets; x offsets 0 and 1 side by side
-                cy = (c >> 1) & 1
-                cz = c & 1
-                wy = fy if cy else 1.0 - fy
-                wz = fz if cz else 1.0 - fz
-                key0 = level_base[None, :] + _level_rows(ix, iy + cy, iz + cz, lvl[0], lvl[1], lvl[2], T, POW2)
-                key1 = level_base[None, :] + _level_rows(ix + 1, iy + cy, iz + cz, lvl[0], lvl[1], lvl[2], T, POW2)
-                if TABLE_GRAD:
-                    w0 = (1.0 - fx) * wy * wz  # the reference's order of products
-                    w1 = fx * wy * wz
-                    a0, a1, b0, b1 = g0 * w0, g1 * w0, g0 * w1, g1 * w1
-                    if RUNS:  # each sample gets its run's sums so far; the last one has the run's total
-                        a0, a1, b0, b1, _ = tl.associative_scan((a0, a1, b0, b1, starts), 0, _add_runs)
-                    if PACK == 2 and RED == 2 and not SORT:
-                        _red_add_pair(gtable_ptr, key0, key1, a0, a1, b0, b1, on)
-                    else:
-                        _scatter_corner(gtable_ptr, key_ptr, val_ptr, key0, a0, a1, c, lv, n, N, f, on,
-                                        F, PACK, SORT, RED)
-                        _scatter_corner(gtable_ptr, key_ptr, val_ptr, key1, b0, b1, 4 + c, lv, n, N, f,
-                                        on, F, PACK, SORT, RED)
-                if X_GRAD:
-                    d0 = _corner_dot(table_ptr, key0, g0, g1, f, mask2, F, PACK, ELEM)
-                    d1 = _corner_dot(table_ptr, key1, g0, g1, f, mask2, F, PACK, ELEM)
-                    sy = 1.0 if cy else -1.0
-                    sz = 1.0 if cz else -1.0
-                    dx = d0 * (1.0 - fx) + d1 * fx
-                    gpx += (d1 - d0) * (wy * wz)
-                    gpy += dx * (sy * wz)
-                    gpz += dx * (sz * wy)
+            gout = gout_ptr + n[:, None] * (L * F) + lv[None, :] * F + f
+            g0 = tl.load(gout, mask=mask2, other=0.0, eviction_policy=EVICT).to(tl.float32)
+            g1 = g0
+        gpx = tl.zeros([BLOCK, LG], dtype=tl.float32)
+        gpy = tl.zeros([BLOCK, LG], dtype=tl.float32)
+        gpz = tl.zeros([BLOCK, LG], dtype=tl.float32)
+        for c in tl.static_range(4):  # (y, z) corner offsets; x offsets 0 and 1 side by side
+            cy = (c >> 1) & 1
+            cz = c & 1
+            wy = fy if cy else 1.0 - fy
+            wz = fz if cz else 1.0 - fz
+            key0 = level_base[None, :] + _level_rows(ix, iy + cy, iz + cz, lvl[0], lvl[1], lvl[2], T, POW2)
+            key1 = level_base[None, :] + _level_rows(ix + 1, iy + cy, iz + cz, lvl[0], lvl[1], lvl[2], T, POW2)
+            if TABLE_GRAD:
+                w0 = (1.0 - fx) * wy * wz  # the reference's order of products
+                w1 = fx * wy * wz
+                a0, a1, b0, b1 = g0 * w0, g1 * w0, g0 * w1, g1 * w1
+                if RUNS:  # each sample gets its run's sums so far; the last one has the run's total
+                    a0, a1, b0, b1, _ = tl.associative_scan((a0, a1, b0, b1, starts), 0, _add_runs)
+                if PACK == 2 and RED == 2 and not SORT:
+                    _red_add_pair(gtable_ptr, key0, key1, a0, a1, b0, b1, on)
+                else:
+                    _scatter_corner(gtable_ptr, key_ptr, val_ptr, key0, a0, a1, c, lv, n, N, f, on,
+                                    F, PACK, SORT, RED)
+                    _scatter_corner(gtable_ptr, key_ptr, val_ptr, key1, b0, b1, 4 + c, lv, n, N, f,
+                                    on, F, PACK, SORT, RED)
             if X_GRAD:
-                gxo = gx_ptr + ((f * tl.num_programs(1) + tl.program_id(1)) * N + n) * 3
-                tl.store(gxo + 0, tl.sum(gpx * scale[None, :], axis=1), mask=nmask)
-                tl.store(gxo + 1, tl.sum(gpy * scale[None, :], axis=1), mask=nmask)
-                tl.store(gxo + 2, tl.sum(gpz * scale[None, :], axis=1), mask=nmask)
+                d0 = _corner_dot(table_ptr, key0, g0, g1, f, mask2, F, PACK, ELEM)
+                d1 = _corner_dot(table_ptr, key1, g0, g1, f, mask2, F, PACK, ELEM)
+                sy = 1.0 if cy else -1.0
+                sz = 1.0 if cz else -1.0
+                dx = d0 * (1.0 - fx) + d1 * fx
+                gpx += (d1 - d0) * (wy * wz)
+                gpy += dx * (sy * wz)
+                gpz += dx * (sz * wy)
+        if X_GRAD:
+            gxo = gx_ptr + ((f * tl.num_programs(1) + tl.program_id(1)) * N + n) * 3
+            tl.store(gxo + 0, tl.sum(gpx * scale[None, :], axis=1), mask=nmask)
+            tl.store(gxo + 1, tl.sum(gpy * scale[None, :], axis=1), mask=nmask)
+            tl.store(gxo + 2, tl.sum(gpz * scale[None, :], axis=1), mask=nmask)
 
     @triton.jit
     def _encode_bwd2(x_ptr, table_ptr, level_ptr, scale_ptr, gout_ptr, v_ptr, ggout_ptr, gtable_ptr, N, T,
@@ -504,12 +435,6 @@ if _TRITON:
         keep = fb == 0
         return (tl.where(keep, a0 + b0, b0), tl.where(keep, a1 + b1, b1), tl.where(keep, a2 + b2, b2),
                 tl.where(keep, a3 + b3, b3), fa | fb)
-
-    @triton.jit
-    def _add_runs2(a0, a1, fa, b0, b1, fb):
-        """``_add_runs`` for two values."""
-        keep = fb == 0
-        return tl.where(keep, a0 + b0, b0), tl.where(keep, a1 + b1, b1), fa | fb
 
     @triton.jit
     def _add_segments(a, fa, b, fb):
@@ -609,8 +534,8 @@ def _reduction_kind(scatter: Scatter, device: torch.device, features: int) -> in
 # Samples and levels per program, warps, and the cache hint for streamed data (x, out, d out):
 # the fastest found on an H100 (benchmarks/RESULTS.md). Kernels compile without FMA contraction
 # so that cell fractions round exactly like the reference's (x * N, then minus floor).
-FORWARD_LAUNCH = {"block": 64, "levels": 2, "num_warps": 8, "evict": "", "xlanes": True}
-BACKWARD_LAUNCH = {"block": 64, "levels": 4, "num_warps": 8, "evict": "", "xlanes": False}
+FORWARD_LAUNCH = {"block": 64, "levels": 2, "num_warps": 8, "evict": "", "pair_rows": True}
+BACKWARD_LAUNCH = {"block": 64, "levels": 4, "num_warps": 8, "evict": ""}
 
 
 def _grid(n: int, meta: dict, block: int) -> tuple[int, int, int]:
@@ -634,7 +559,7 @@ def encode_forward(x: torch.Tensor, table: torch.Tensor, levels: reference.Level
         _encode_fwd[_grid(n, meta, block)](
             x, _words(table, meta), ints, scale, _words(out, meta), n, size, BLOCK=block,
             num_warps=num_warps or FORWARD_LAUNCH["num_warps"], EVICT=FORWARD_LAUNCH["evict"],
-            XLANES=bool(FORWARD_LAUNCH["xlanes"]) and meta["PACK"] == 2, enable_fp_fusion=False, **meta)
+            PAIR_ROWS=bool(FORWARD_LAUNCH["pair_rows"]) and meta["PACK"] == 2, enable_fp_fusion=False, **meta)
     return out
 
 
@@ -670,7 +595,6 @@ def encode_backward(x: torch.Tensor, table: torch.Tensor, levels: reference.Leve
             keys if keys is not None else dummy, _words(vals, meta) if vals is not None else dummy,
             n, size, BLOCK=block, TABLE_GRAD=table_grad, SORT=sort, X_GRAD=x_grad,
             RED=_reduction_kind(scatter, x.device, features), RUNS=table_grad and scatter == "runs",
-            XLANES=bool(BACKWARD_LAUNCH["xlanes"]) and meta["PACK"] == 2 and not sort,
             num_warps=num_warps or BACKWARD_LAUNCH["num_warps"], EVICT=BACKWARD_LAUNCH["evict"],
             enable_fp_fusion=False, **meta)
     if sort and keys is not None and vals is not None and gtable is not None and n:
