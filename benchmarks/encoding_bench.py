@@ -281,9 +281,9 @@ def sweep(inp: dict, rep_ms: int) -> list[dict]:
 
     args = (inp["x"], inp["table"], inp["levels"])
     rows = []
-    for evict in ("", "evict_first"):
-        for block in (64, 128):
-            for levels in (2, 4):
+    for evict in ("",):  # evict_first on x, out and d out changed nothing (RESULTS.md, 2026-11-24)
+        for block in (32, 64, 128):
+            for levels in (1, 2, 4):
                 for warps in (4, 8):
                     launch = {"block": block, "levels_per_program": levels, "num_warps": warps}
                     fast.FORWARD_LAUNCH["evict"] = fast.BACKWARD_LAUNCH["evict"] = evict
