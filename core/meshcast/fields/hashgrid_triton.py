@@ -534,8 +534,8 @@ def _reduction_kind(scatter: Scatter, device: torch.device, features: int) -> in
 # Samples and levels per program, warps, and the cache hint for streamed data (x, out, d out):
 # the fastest found on an H100 (benchmarks/RESULTS.md). Kernels compile without FMA contraction
 # so that cell fractions round exactly like the reference's (x * N, then minus floor).
-FORWARD_LAUNCH = {"block": 64, "levels": 2, "num_warps": 8, "evict": "", "pair_rows": True}
-BACKWARD_LAUNCH = {"block": 64, "levels": 4, "num_warps": 8, "evict": ""}
+FORWARD_LAUNCH = {"block": 32, "levels": 4, "num_warps": 4, "evict": "", "pair_rows": True}
+BACKWARD_LAUNCH = {"block": 32, "levels": 4, "num_warps": 4, "evict": ""}
 
 
 def _grid(n: int, meta: dict, block: int) -> tuple[int, int, int]:
