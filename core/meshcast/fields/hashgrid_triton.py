@@ -10,16 +10,18 @@ corner order, same hash, same trilinear weights computed in float32). The kernel
   program's [2 * block, levels] tile, one per x offset of its corners, so the two x-neighbour
   rows of a corner pair are loaded by lanes of one instruction; the hash puts them in the same
   32-byte sector 3 times in 4 and the memory system then serves both at once. On an H100 the
-  forward takes 0.195 instead of 0.266 ms for uniform points and 0.135 instead of 0.154 ms for
-  points along rays (``FORWARD_LAUNCH["pair_rows"]`` off: the one-row layout). The same layout
-  in the backward measured no faster than the in-thread 16-byte pairs below, and was dropped;
+  forward took 0.195 instead of 0.266 ms for uniform points and 0.135 instead of 0.154 ms for
+  points along rays (``FORWARD_LAUNCH["pair_rows"]`` off: the one-row layout; with today's
+  launch settings 0.088 against 0.124 ms on rays). The same layout in the backward measured no
+  faster than the in-thread 16-byte pairs below, and was dropped;
 * backward: the same corners again; the table gradient ``g * w`` is scattered either with
   atomic adds or by writing (row, value) pairs, sorting them by row and summing each run
   (``scatter="sort"``: one atomic per distinct row and block, measured slower). ``"runs"``
   (default) first sums, inside a block, the gradients of consecutive samples that fall in the
   same cell of a level (samples along a ray do at the coarse levels; a segmented scan) and adds
-  each run once: on an H100 the backward takes 0.26 instead of 0.39 ms for points along rays and
-  the same time for uniform points (benchmarks/RESULTS.md). The additions are atomics, for two
+  each run once: on an H100 the backward took 0.26 instead of 0.39 ms for points along rays and
+  the same time for uniform points (benchmarks/RESULTS.md; 0.22 ms with today's launch
+  settings). The additions are atomics, for two
   features on Hopper and newer (inline PTX): the two x-neighbour corners merged into one 16-byte
   ``red.global.add.v4.f32`` where their rows share an aligned pair (half the time), else one
   8-byte ``red.global.add.v2.f32`` per corner (``"atomic"`` without the runs; ``"atomic_v2"``
