@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import itertools
 import json
 import os
 import shutil
@@ -280,26 +281,24 @@ def sweep(inp: dict, rep_ms: int) -> list[dict]:
     from triton.testing import do_bench
 
     args = (inp["x"], inp["table"], inp["levels"])
+    evict = ""  # evict_first on x, out and d out changed nothing (RESULTS.md, 2026-11-24)
+    fast.FORWARD_LAUNCH["evict"] = fast.BACKWARD_LAUNCH["evict"] = evict
     rows = []
-    for evict in ("",):  # evict_first on x, out and d out changed nothing (RESULTS.md, 2026-11-24)
-        for block in (32, 64, 128):
-            for levels in (1, 2, 4):
-                for warps in (4, 8):
-                    launch = {"block": block, "levels_per_program": levels, "num_warps": warps}
-                    fast.FORWARD_LAUNCH["evict"] = fast.BACKWARD_LAUNCH["evict"] = evict
+    for block, levels, warps in itertools.product((32, 64, 128), (1, 2, 4), (4, 8)):
+        launch = {"block": block, "levels_per_program": levels, "num_warps": warps}
 
-                    def forward(launch: dict = launch) -> None:
-                        fast.encode_forward(*args, **launch)
+        def forward(launch: dict = launch) -> None:
+            fast.encode_forward(*args, **launch)
 
-                    def backward(launch: dict = launch) -> None:
-                        fast.encode_backward(*args, inp["gout"], x_grad=False, **launch)
+        def backward(launch: dict = launch) -> None:
+            fast.encode_backward(*args, inp["gout"], x_grad=False, **launch)
 
-                    fwd = do_bench(forward, warmup=10, rep=rep_ms, return_mode="median")
-                    bwd = do_bench(backward, warmup=10, rep=rep_ms, return_mode="median")
-                    rows.append({"block": block, "levels": levels, "num_warps": warps, "evict": evict,
-                                 "forward_ms": fwd, "backward_ms": bwd})
-                    print(f"sweep block {block:4d} levels {levels} warps {warps} evict {evict or '-':11s}: "
-                          f"forward {fwd:.4f} ms, backward {bwd:.4f} ms", flush=True)
+        fwd = do_bench(forward, warmup=10, rep=rep_ms, return_mode="median")
+        bwd = do_bench(backward, warmup=10, rep=rep_ms, return_mode="median")
+        rows.append({"block": block, "levels": levels, "num_warps": warps, "evict": evict,
+                     "forward_ms": fwd, "backward_ms": bwd})
+        print(f"sweep block {block:4d} levels {levels} warps {warps}: "
+              f"forward {fwd:.4f} ms, backward {bwd:.4f} ms", flush=True)
     return rows
 
 
