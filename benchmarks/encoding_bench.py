@@ -277,28 +277,39 @@ def kernel_report() -> list[dict]:
 
 
 def sweep(inp: dict, rep_ms: int) -> list[dict]:
-    """Samples per program, levels per program and warps, forward and table-gradient backward."""
+    """Samples per program, levels per program and warps, forward and table-gradient backward;
+    the backward also on transposed tiles ([levels, samples]: ``BACKWARD_LAUNCH["transposed"]``),
+    with 1 to 8 warps."""
     from triton.testing import do_bench
 
     args = (inp["x"], inp["table"], inp["levels"])
     evict = ""  # evict_first on x, out and d out changed nothing (RESULTS.md, 2026-11-24)
     fast.FORWARD_LAUNCH["evict"] = fast.BACKWARD_LAUNCH["evict"] = evict
     rows = []
-    for block, levels, warps in itertools.product((32, 64, 128), (1, 2, 4), (4, 8)):
-        launch = {"block": block, "levels_per_program": levels, "num_warps": warps}
+    before = fast.BACKWARD_LAUNCH["transposed"]
+    settings = [(False, *s) for s in itertools.product((32, 64, 128), (1, 2, 4), (4, 8))]
+    settings += [(True, *s) for s in itertools.product((32, 64, 128), (1, 2, 4), (1, 2, 4, 8))]
+    try:
+        for transposed, block, levels, warps in settings:
+            launch = {"block": block, "levels_per_program": levels, "num_warps": warps}
 
-        def forward(launch: dict = launch) -> None:
-            fast.encode_forward(*args, **launch)
+            def forward(launch: dict = launch) -> None:
+                fast.encode_forward(*args, **launch)
 
-        def backward(launch: dict = launch) -> None:
-            fast.encode_backward(*args, inp["gout"], x_grad=False, **launch)
+            def backward(launch: dict = launch) -> None:
+                fast.encode_backward(*args, inp["gout"], x_grad=False, **launch)
 
-        fwd = do_bench(forward, warmup=10, rep=rep_ms, return_mode="median")
-        bwd = do_bench(backward, warmup=10, rep=rep_ms, return_mode="median")
-        rows.append({"block": block, "levels": levels, "num_warps": warps, "evict": evict,
-                     "forward_ms": fwd, "backward_ms": bwd})
-        print(f"sweep block {block:4d} levels {levels} warps {warps}: "
-              f"forward {fwd:.4f} ms, backward {bwd:.4f} ms", flush=True)
+            fast.BACKWARD_LAUNCH["transposed"] = transposed
+            # the forward has one layout: timed with the first backward layout only
+            fwd = float("inf") if transposed else do_bench(forward, warmup=10, rep=rep_ms, return_mode="median")
+            bwd = do_bench(backward, warmup=10, rep=rep_ms, return_mode="median")
+            rows.append({"block": block, "levels": levels, "num_warps": warps, "evict": evict,
+                         "transposed": transposed, "backward_warps": fast.backward_warps(block, levels, warps),
+                         "forward_ms": fwd, "backward_ms": bwd})
+            print(f"sweep {'transposed ' if transposed else ''}block {block:4d} levels {levels} warps {warps}: "
+                  f"forward {fwd:.4f} ms, backward {bwd:.4f} ms", flush=True)
+    finally:
+        fast.BACKWARD_LAUNCH["transposed"] = before
     return rows
 
 
@@ -379,6 +390,9 @@ def time_peer(name: str, fn: Encode, inp: dict, x_grad: bool, rep_ms: int, timin
     print("time", json.dumps(timings[-1]), flush=True)
 
 
+OTHER_TILE = "triton runs, the other backward tile (BACKWARD_LAUNCH['transposed'] flipped)"
+
+
 def forward_rows(levels: reference.Levels, rows: bool) -> Encode:
     """The Triton encoding (default scatter) with the forward's samples on two tile rows each
     (True, the default) or on one (False, the layout before it): ``FORWARD_LAUNCH["pair_rows"]``
@@ -400,6 +414,8 @@ def main() -> None:
     parser.add_argument("--peer", type=Path, help="torch-ngp's gridencoder folder, built from source here")
     parser.add_argument("--save-peer", type=Path, help="copy the peer's compiled library here")
     parser.add_argument("--sweep", action="store_true", help="also sweep block size and warps")
+    parser.add_argument("--backward-launch", default="{}",
+                        help='JSON settings over BACKWARD_LAUNCH, e.g. \'{"transposed": true}\'')
     parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile'd reference")
     parser.add_argument("--rep-ms", type=int, default=300)
     parser.add_argument("--peer-build-timeout", type=float, default=240.0,
@@ -432,6 +448,7 @@ def main() -> None:
         "triton sort+segment": lambda i: lambda x, t: fast.hash_encode(x, t, i["levels"], "sort"),
         "triton runs + pairs (in-block sums)": lambda i: lambda x, t: fast.hash_encode(x, t, i["levels"], "runs"),
         "triton runs, forward one tile row per sample": lambda i: forward_rows(i["levels"], False),
+        OTHER_TILE: lambda i: lambda x, t: fast.hash_encode(x, t, i["levels"]),
         "torch eager": lambda i: lambda x, t: reference.hash_encode(x, t, i["levels"]),
     }
     if not args.no_compile:
@@ -445,6 +462,9 @@ def main() -> None:
             best = min(sweep_rows, key=lambda r, key=key: r[key])
             launch.update(block=best["block"], levels=best["levels"], num_warps=best["num_warps"],
                           evict=best["evict"])
+            if launch is fast.BACKWARD_LAUNCH:
+                launch["transposed"] = best["transposed"]
+    fast.BACKWARD_LAUNCH.update(json.loads(args.backward_launch))
     info["launch"] = {"forward": dict(fast.FORWARD_LAUNCH), "backward": dict(fast.BACKWARD_LAUNCH)}
     print("launch", json.dumps(info["launch"]), flush=True)
     checks, timings = [], []
@@ -458,6 +478,8 @@ def main() -> None:
                     continue
                 inp = make_inputs(cfg, n, dtype, seed=len(checks) + 1)
                 t = time.time()
+                flip = name == OTHER_TILE  # the backward's other tile layout for this variant
+                fast.BACKWARD_LAUNCH["transposed"] ^= flip
                 try:
                     errs = check(make(inp), inp, x_grad)
                     checks.append({"variant": name, "table": str(dtype), "x_grad": x_grad, **errs,
@@ -468,8 +490,11 @@ def main() -> None:
                 except (CompilationError, RuntimeError) as exc:  # report it and time the others
                     print("FAILED", name, dtype, x_grad, repr(exc)[-3000:], flush=True)
                     continue
+                finally:
+                    transposed = fast.BACKWARD_LAUNCH["transposed"]
+                    fast.BACKWARD_LAUNCH["transposed"] ^= flip
                 timings.append({"variant": name, "table": str(dtype).replace("torch.", ""),
-                                "grads": "table+x" if x_grad else "table", **ms,
+                                "grads": "table+x" if x_grad else "table", "backward_transposed": transposed, **ms,
                                 "samples_per_s": n / (ms["step_ms"] * 1e-3), **graph_rate(ms, n)})
                 print("time", json.dumps(timings[-1]), flush=True)
     if has_tcnn:  # tiny-cuda-nn on its own flat parameters: no layout conversion in the timing

@@ -117,6 +117,17 @@ def test_forward_tile_layouts_match_reference(fast, monkeypatch, rows, dtype):
     assert_rel(fast.encode_forward(x, table, lv).float(), exact, 1e-6 if dtype == torch.float32 else 1e-3)
 
 
+def test_backward_never_has_more_threads_than_tile_elements(fast):
+    """Triton gives a tile element to two threads where a tile has fewer elements than threads;
+    the inline-PTX reductions would then add it twice, so the launch caps the warps (the CUDA
+    check below runs such launches against the reference)."""
+    assert fast.backward_warps(32, 4, 4) == 4
+    assert fast.backward_warps(32, 4, 8) == 4
+    assert fast.backward_warps(32, 2, 4) == 2
+    assert fast.backward_warps(8, 2, 4) == 1
+    assert fast.backward_warps(128, 4, 8) == 8
+
+
 def test_cached_level_constants_follow_the_grid(fast):
     """The kernels keep each grid's level constants between calls; a grid changed in place (a
     loaded checkpoint) or another grid must not reuse them."""
@@ -166,6 +177,31 @@ def test_runs_of_samples_along_rays_sum_before_adding(fast, features, block):
     gx, gt = fast.encode_backward(x, table, lv, gout, scatter="runs", block=block)
     assert_rel(gt, ref_gt, 1e-6)
     assert_rel(gx, ref_gx, 1e-5)
+
+
+@pytest.mark.parametrize("features", [2, 3])
+@pytest.mark.parametrize("scatter", ["runs", "atomic", "sort"])
+def test_backward_tile_layouts_match_reference(fast, monkeypatch, features, scatter):
+    """The backward on [levels, samples] tiles (``BACKWARD_LAUNCH["transposed"]``, samples along a
+    warp's lanes) and on [samples, levels] tiles: the reference's gradients, for samples along
+    rays (runs that cross block ends) and uniform ones, with level groups that do not divide the
+    level count."""
+    torch.manual_seed(8)
+    lv, table = grid_setup(levels=5, features=features, log2=10, base=4, finest=64)
+    gen = torch.Generator().manual_seed(9)
+    start = 0.2 + 0.6 * torch.rand(4, 1, 3, generator=gen)
+    d = torch.nn.functional.normalize(torch.randn(4, 1, 3, generator=gen), dim=-1)
+    rays = (start + d * torch.arange(11).view(1, -1, 1) * 0.01).reshape(-1, 3).clamp(0, 1)
+    x = torch.cat([rays, points(20, lv, seed=9)])
+    gout = torch.randn(x.shape[0], 5 * features)
+    _, ref_gx, ref_gt = encode_and_grads(lambda p, t: reference.hash_encode(p, t, lv), x, table, gout)
+    for transposed in (True, False):
+        monkeypatch.setitem(fast.BACKWARD_LAUNCH, "transposed", transposed)
+        for block, group in ((16, 4), (8, 2)):
+            gx, gt = fast.encode_backward(x, table, lv, gout, scatter=scatter, block=block,
+                                          levels_per_program=group)
+            assert_rel(gt, ref_gt, 1e-6)
+            assert_rel(gx, ref_gx, 1e-5)
 
 
 def test_table_size_not_a_power_of_two(fast):
@@ -263,8 +299,10 @@ torch.manual_seed(0)
 lv = reference.Levels.of(HashGridConfig(levels=6, log2_table_size=14, base_resolution=16, finest_resolution=406),
                          "cuda")
 assert lv.hashed.any() and not lv.hashed.all()
-for dtype, tol, pair_rows in ((torch.float32, 1e-5, False), (torch.float32, 1e-5, True), (torch.float16, 1e-3, True)):
+for dtype, tol, pair_rows, transposed in ((torch.float32, 1e-5, False, False), (torch.float32, 1e-5, True, True),
+                                          (torch.float16, 1e-3, True, False), (torch.float16, 1e-3, True, True)):
     fast.FORWARD_LAUNCH["pair_rows"] = pair_rows  # both forward tile layouts
+    fast.BACKWARD_LAUNCH["transposed"] = transposed  # both backward tile layouts
     for scatter in ("atomic", "atomic_v2", "atomic_scalar", "sort", "runs"):
         table = torch.randn(6, 2**14, 2, device="cuda").to(dtype)
         uniform = torch.rand(5000, 3, device="cuda")
@@ -282,7 +320,20 @@ for dtype, tol, pair_rows in ((torch.float32, 1e-5, False), (torch.float32, 1e-5
             got = run(lambda *a: fast.hash_encode(*a, scatter=scatter), table)
             for a, b in zip(got, exact):
                 err = ((a.double() - b.double()).norm() / b.double().norm()).item()
-                assert err < tol, (dtype, scatter, pair_rows, x is rays, err)
+                assert err < tol, (dtype, scatter, pair_rows, transposed, x is rays, err)
+# more warps asked for than a tile has elements: every gradient is still added once
+x = torch.rand(5000, 3, device="cuda")
+table = torch.randn(6, 2**14, 2, device="cuda")
+gout = torch.randn(5000, 12, device="cuda")
+t = table.clone().requires_grad_()
+(exact,) = torch.autograd.grad(reference.hash_encode(x, t, lv), [t], gout)
+for transposed in (False, True):
+    fast.BACKWARD_LAUNCH["transposed"] = transposed
+    for block, group, warps in ((32, 4, 8), (32, 2, 4), (16, 4, 4), (32, 4, 2)):
+        _, got = fast.encode_backward(x, table, lv, gout, x_grad=False, block=block, levels_per_program=group,
+                                      num_warps=warps)
+        err = ((got.double() - exact.double()).norm() / exact.double().norm()).item()
+        assert err < 1e-5, ("warps", transposed, block, group, warps, err)
 # second order (NeuS' eikonal loss): gradients to the tables and to an MLP behind d out
 mlp = torch.randn(12, 4, device="cuda") * 0.5
 c = torch.randn(5000, 3, device="cuda")

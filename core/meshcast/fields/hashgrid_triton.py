@@ -95,6 +95,22 @@ def available(x: torch.Tensor | None = None, table: torch.Tensor | None = None) 
 if _TRITON:
 
     @triton.jit
+    def _per_sample(v, TR: tl.constexpr):
+        """A per-sample vector as a tile axis: [B, 1], or [1, B] in the transposed tile (TR)."""
+        if TR:
+            return v[None, :]
+        else:
+            return v[:, None]
+
+    @triton.jit
+    def _per_level(v, TR: tl.constexpr):
+        """A per-level vector as a tile axis: [1, LG], or [LG, 1] in the transposed tile (TR)."""
+        if TR:
+            return v[:, None]
+        else:
+            return v[None, :]
+
+    @triton.jit
     def _level_rows(ix, iy, iz, stride, size, hashed, T, POW2: tl.constexpr):
         """Table rows (within a level) of integer corners: int32 [B, LG]. ``stride``: vertices per
         axis, ``size``: rows the level uses, ``hashed``: whether it hashes ([1, LG] each)."""
@@ -118,21 +134,21 @@ if _TRITON:
             return (tl.where(hashed, spatial, direct) % size.to(tl.int64)).to(tl.int32)
 
     @triton.jit
-    def _cell(x_ptr, n, nmask, scale, axis: tl.constexpr, EVICT: tl.constexpr):
-        """Integer cell and fraction along one axis: int32 [B, LG], float32 [B, LG]."""
+    def _cell(x_ptr, n, nmask, scale, axis: tl.constexpr, EVICT: tl.constexpr, TR: tl.constexpr = False):
+        """Integer cell and fraction along one axis: int32 [B, LG], float32 [B, LG] ([LG, B]: TR)."""
         xs = tl.load(x_ptr + n * 3 + axis, mask=nmask, other=0.0, eviction_policy=EVICT).to(tl.float32)
-        pos = xs[:, None] * scale[None, :] + 0.5
+        pos = _per_sample(xs, TR) * _per_level(scale, TR) + 0.5
         base = tl.floor(pos)
         return base.to(tl.int32), pos - base
 
     @triton.jit
-    def _same_cell(x_ptr, other, omask, scale, ix, iy, iz, EVICT: tl.constexpr):
+    def _same_cell(x_ptr, other, omask, scale, ix, iy, iz, EVICT: tl.constexpr, TR: tl.constexpr):
         """Whether sample ``other`` (where ``omask``) lies in the same cell as (ix, iy, iz) at each
-        level: bool [B, LG]."""
-        ox, _ = _cell(x_ptr, other, omask, scale, 0, EVICT)
-        oy, _ = _cell(x_ptr, other, omask, scale, 1, EVICT)
-        oz, _ = _cell(x_ptr, other, omask, scale, 2, EVICT)
-        return omask[:, None] & (ox == ix) & (oy == iy) & (oz == iz)
+        level: bool [B, LG] ([LG, B]: TR)."""
+        ox, _ = _cell(x_ptr, other, omask, scale, 0, EVICT, TR)
+        oy, _ = _cell(x_ptr, other, omask, scale, 1, EVICT, TR)
+        oz, _ = _cell(x_ptr, other, omask, scale, 2, EVICT, TR)
+        return _per_sample(omask, TR) & (ox == ix) & (oy == iy) & (oz == iz)
 
     @triton.jit
     def _unpack2(word, ELEM: tl.constexpr):
@@ -166,24 +182,25 @@ if _TRITON:
 
     @triton.jit
     def _setup(x_ptr, level_ptr, scale_ptr, T, N, L: tl.constexpr, LG: tl.constexpr, BIG: tl.constexpr,
-               BLOCK: tl.constexpr, EVICT: tl.constexpr, REP: tl.constexpr = 1):
+               BLOCK: tl.constexpr, EVICT: tl.constexpr, REP: tl.constexpr = 1, TR: tl.constexpr = False):
         """This program's samples and levels (program_id(1)'s group of LG), the level constants
         (scale; vertices per axis, rows, hashed as [1, LG]) and each level's cell: [BLOCK, LG] tiles.
         ``level_ptr``: int32 (L, 3) rows of (vertices per axis, rows used, hashed). REP > 1: every
-        sample on REP consecutive tile rows ([BLOCK * REP, LG] tiles)."""
+        sample on REP consecutive tile rows ([BLOCK * REP, LG] tiles). TR: [LG, BLOCK] tiles, samples
+        along the second axis (the lanes of a warp)."""
         n = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK * REP) // REP
         nmask = n < N
         lv = tl.program_id(1) * LG + tl.arange(0, LG)
         scale = tl.load(scale_ptr + lv, mask=lv < L, other=1.0)
-        stride = tl.load(level_ptr + lv * 3, mask=lv < L, other=2)[None, :]
-        size = tl.load(level_ptr + lv * 3 + 1, mask=lv < L, other=8)[None, :]
-        hashed = (tl.load(level_ptr + lv * 3 + 2, mask=lv < L, other=0) != 0)[None, :]
-        mask2 = nmask[:, None]
+        stride = _per_level(tl.load(level_ptr + lv * 3, mask=lv < L, other=2), TR)
+        size = _per_level(tl.load(level_ptr + lv * 3 + 1, mask=lv < L, other=8), TR)
+        hashed = _per_level(tl.load(level_ptr + lv * 3 + 2, mask=lv < L, other=0) != 0, TR)
+        mask2 = _per_sample(nmask, TR)
         if L % LG != 0:
-            mask2 = mask2 & (lv < L)[None, :]
-        ix, fx = _cell(x_ptr, n, nmask, scale, 0, EVICT)
-        iy, fy = _cell(x_ptr, n, nmask, scale, 1, EVICT)
-        iz, fz = _cell(x_ptr, n, nmask, scale, 2, EVICT)
+            mask2 = mask2 & _per_level(lv < L, TR)
+        ix, fx = _cell(x_ptr, n, nmask, scale, 0, EVICT, TR)
+        iy, fy = _cell(x_ptr, n, nmask, scale, 1, EVICT, TR)
+        iz, fz = _cell(x_ptr, n, nmask, scale, 2, EVICT, TR)
         if BIG:
             level_base = lv.to(tl.int64) * T
         else:
@@ -297,10 +314,11 @@ if _TRITON:
 
     @triton.jit
     def _scatter_corner(gtable_ptr, key_ptr, val_ptr, key, a, b, corner, lv, n, N, f, mask2,
-                        F: tl.constexpr, PACK: tl.constexpr, SORT: tl.constexpr, RED: tl.constexpr):
+                        F: tl.constexpr, PACK: tl.constexpr, SORT: tl.constexpr, RED: tl.constexpr,
+                        TR: tl.constexpr):
         """One corner's table gradient (a, b: both features when PACK == 2, else a for feature f)."""
         if SORT:
-            pair = (lv[None, :].to(tl.int64) * 8 + corner) * N + n[:, None]
+            pair = (_per_level(lv, TR).to(tl.int64) * 8 + corner) * N + _per_sample(n, TR)
             tl.store(key_ptr + pair, key, mask=mask2)  # the same key from every feature program
             if PACK == 2:
                 tl.store(val_ptr + pair, _pack2(a, b, 0), mask=mask2)
@@ -328,7 +346,8 @@ if _TRITON:
                     N, T, L: tl.constexpr, LG: tl.constexpr, F: tl.constexpr, PACK: tl.constexpr,
                     ELEM: tl.constexpr, POW2: tl.constexpr, BIG: tl.constexpr, BLOCK: tl.constexpr,
                     TABLE_GRAD: tl.constexpr, SORT: tl.constexpr, X_GRAD: tl.constexpr, RED: tl.constexpr,
-                    EVICT: tl.constexpr, RUNS: tl.constexpr):
+                    EVICT: tl.constexpr, RUNS: tl.constexpr, TR: tl.constexpr = False,
+                    ONE_SCAN: tl.constexpr = True):
         """Table gradient and x gradient (one (N, 3) partial per level group and feature program).
 
         Table gradient: SORT writes (key, value) pairs; else atomics into float32: RED 0 Triton's
@@ -336,49 +355,79 @@ if _TRITON:
         merged into one 16-byte reduction where they share an aligned row pair. RUNS: consecutive
         samples of the block in the same cell of a level (samples along a ray, at the coarse
         levels) first sum their gradients (a segmented scan), and only the run's last sample adds
-        the sums into the table."""
+        the sums into the table.
+
+        TR: the tiles are [LG, BLOCK], the samples along the lanes of a warp (Triton lays out the
+        last axis fastest), so the segmented scan of RUNS runs within warps; in [BLOCK, LG] tiles
+        the samples span warps and the scan goes through shared memory."""
         n, nmask, lv, mask2, scale, lvl, ix, iy, iz, fx, fy, fz, level_base = _setup(
-            x_ptr, level_ptr, scale_ptr, T, N, L, LG, BIG, BLOCK, EVICT)
+            x_ptr, level_ptr, scale_ptr, T, N, L, LG, BIG, BLOCK, EVICT, 1, TR)
         f = tl.program_id(2)
         on = mask2
         if RUNS:
             i = tl.arange(0, BLOCK)
             has_prev = nmask & (i > 0)
             has_next = (i < BLOCK - 1) & (n + 1 < N)
-            same_prev = _same_cell(x_ptr, n - 1, has_prev, scale, ix, iy, iz, EVICT)
-            same_next = _same_cell(x_ptr, n + 1, has_next, scale, ix, iy, iz, EVICT)
+            same_prev = _same_cell(x_ptr, n - 1, has_prev, scale, ix, iy, iz, EVICT, TR)
+            same_next = _same_cell(x_ptr, n + 1, has_next, scale, ix, iy, iz, EVICT, TR)
             starts = tl.where(same_prev, 0, 1)
             on = mask2 & (same_next == 0)
         if PACK == 2:
-            gout = tl.load(gout_ptr + n[:, None] * L + lv[None, :], mask=mask2, other=0, eviction_policy=EVICT)
+            offset = _per_sample(n, TR) * L + _per_level(lv, TR)
+            if TR:  # else Triton lays the tile out along the levels, the contiguous axis of d out
+                offset = tl.max_contiguous(offset, [1, 1])
+            gout = tl.load(gout_ptr + offset, mask=mask2, other=0, eviction_policy=EVICT)
             g0, g1 = _unpack2(gout, ELEM)
         else:
-            gout = gout_ptr + n[:, None] * (L * F) + lv[None, :] * F + f
+            gout = gout_ptr + _per_sample(n, TR) * (L * F) + _per_level(lv, TR) * F + f
             g0 = tl.load(gout, mask=mask2, other=0.0, eviction_policy=EVICT).to(tl.float32)
             g1 = g0
-        gpx = tl.zeros([BLOCK, LG], dtype=tl.float32)
-        gpy = tl.zeros([BLOCK, LG], dtype=tl.float32)
-        gpz = tl.zeros([BLOCK, LG], dtype=tl.float32)
+        gpx = tl.zeros_like(fx)
+        gpy = tl.zeros_like(fx)
+        gpz = tl.zeros_like(fx)
+        base = _per_level(level_base, TR)
+        if TABLE_GRAD and RUNS and ONE_SCAN:  # the run sums of all 8 corners x 2 features in one scan
+            s0, s1, s2, s3 = _pair_grads(g0, g1, fx, 1.0 - fy, 1.0 - fz)
+            s4, s5, s6, s7 = _pair_grads(g0, g1, fx, 1.0 - fy, fz)
+            s8, s9, s10, s11 = _pair_grads(g0, g1, fx, fy, 1.0 - fz)
+            s12, s13, s14, s15 = _pair_grads(g0, g1, fx, fy, fz)
+            restart = starts.to(tl.float32)
+            scanned = (s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15, restart)
+            if TR:
+                scanned = tl.associative_scan(scanned, 1, _add_runs16)
+            else:
+                scanned = tl.associative_scan(scanned, 0, _add_runs16)
+            s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15, _ = scanned
         for c in tl.static_range(4):  # (y, z) corner offsets; x offsets 0 and 1 side by side
             cy = (c >> 1) & 1
             cz = c & 1
             wy = fy if cy else 1.0 - fy
             wz = fz if cz else 1.0 - fz
-            key0 = level_base[None, :] + _level_rows(ix, iy + cy, iz + cz, lvl[0], lvl[1], lvl[2], T, POW2)
-            key1 = level_base[None, :] + _level_rows(ix + 1, iy + cy, iz + cz, lvl[0], lvl[1], lvl[2], T, POW2)
+            key0 = base + _level_rows(ix, iy + cy, iz + cz, lvl[0], lvl[1], lvl[2], T, POW2)
+            key1 = base + _level_rows(ix + 1, iy + cy, iz + cz, lvl[0], lvl[1], lvl[2], T, POW2)
             if TABLE_GRAD:
-                w0 = (1.0 - fx) * wy * wz  # the reference's order of products
-                w1 = fx * wy * wz
-                a0, a1, b0, b1 = g0 * w0, g1 * w0, g0 * w1, g1 * w1
-                if RUNS:  # each sample gets its run's sums so far; the last one has the run's total
-                    a0, a1, b0, b1, _ = tl.associative_scan((a0, a1, b0, b1, starts), 0, _add_runs)
+                if RUNS and ONE_SCAN:  # this corner pair's share of the scan above
+                    if c == 0:
+                        a0, a1, b0, b1 = s0, s1, s2, s3
+                    elif c == 1:
+                        a0, a1, b0, b1 = s4, s5, s6, s7
+                    elif c == 2:
+                        a0, a1, b0, b1 = s8, s9, s10, s11
+                    else:
+                        a0, a1, b0, b1 = s12, s13, s14, s15
+                else:
+                    a0, a1, b0, b1 = _pair_grads(g0, g1, fx, wy, wz)
+                    if RUNS and TR:  # each sample gets its run's sums so far; the last one has the run's total
+                        a0, a1, b0, b1, _ = tl.associative_scan((a0, a1, b0, b1, starts), 1, _add_runs)
+                    elif RUNS:
+                        a0, a1, b0, b1, _ = tl.associative_scan((a0, a1, b0, b1, starts), 0, _add_runs)
                 if PACK == 2 and RED == 2 and not SORT:
                     _red_add_pair(gtable_ptr, key0, key1, a0, a1, b0, b1, on)
                 else:
                     _scatter_corner(gtable_ptr, key_ptr, val_ptr, key0, a0, a1, c, lv, n, N, f, on,
-                                    F, PACK, SORT, RED)
+                                    F, PACK, SORT, RED, TR)
                     _scatter_corner(gtable_ptr, key_ptr, val_ptr, key1, b0, b1, 4 + c, lv, n, N, f,
-                                    on, F, PACK, SORT, RED)
+                                    on, F, PACK, SORT, RED, TR)
             if X_GRAD:
                 d0 = _corner_dot(table_ptr, key0, g0, g1, f, mask2, F, PACK, ELEM)
                 d1 = _corner_dot(table_ptr, key1, g0, g1, f, mask2, F, PACK, ELEM)
@@ -390,9 +439,10 @@ if _TRITON:
                 gpz += dx * (sz * wy)
         if X_GRAD:
             gxo = gx_ptr + ((f * tl.num_programs(1) + tl.program_id(1)) * N + n) * 3
-            tl.store(gxo + 0, tl.sum(gpx * scale[None, :], axis=1), mask=nmask)
-            tl.store(gxo + 1, tl.sum(gpy * scale[None, :], axis=1), mask=nmask)
-            tl.store(gxo + 2, tl.sum(gpz * scale[None, :], axis=1), mask=nmask)
+            s = _per_level(scale, TR)
+            tl.store(gxo + 0, tl.sum(gpx * s, axis=0 if TR else 1), mask=nmask)
+            tl.store(gxo + 1, tl.sum(gpy * s, axis=0 if TR else 1), mask=nmask)
+            tl.store(gxo + 2, tl.sum(gpz * s, axis=0 if TR else 1), mask=nmask)
 
     @triton.jit
     def _encode_bwd2(x_ptr, table_ptr, level_ptr, scale_ptr, gout_ptr, v_ptr, ggout_ptr, gtable_ptr, N, T,
@@ -437,6 +487,27 @@ if _TRITON:
         keep = fb == 0
         return (tl.where(keep, a0 + b0, b0), tl.where(keep, a1 + b1, b1), tl.where(keep, a2 + b2, b2),
                 tl.where(keep, a3 + b3, b3), fa | fb)
+
+    @triton.jit
+    def _pair_grads(g0, g1, fx, wy, wz):
+        """Gradients of the two x-neighbour corners of one (y, z) offset, both features:
+        (g0, g1) * w for x offset 0, then for x offset 1 (the reference's order of products)."""
+        w0 = (1.0 - fx) * wy * wz
+        w1 = fx * wy * wz
+        return g0 * w0, g1 * w0, g0 * w1, g1 * w1
+
+    @triton.jit
+    def _add_runs16(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, fa,
+                    b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, fb):
+        """Segmented sums of 16 values at once; ``fb`` 1.0 where the right operand starts a run.
+        ``fma(a, 1 - fb, b)`` is ``a + b`` or ``b``, one instruction per value (exact for
+        finite a: a * 0 + b == b)."""
+        k = 1.0 - fb
+        return (tl.fma(a0, k, b0), tl.fma(a1, k, b1), tl.fma(a2, k, b2), tl.fma(a3, k, b3),
+                tl.fma(a4, k, b4), tl.fma(a5, k, b5), tl.fma(a6, k, b6), tl.fma(a7, k, b7),
+                tl.fma(a8, k, b8), tl.fma(a9, k, b9), tl.fma(a10, k, b10), tl.fma(a11, k, b11),
+                tl.fma(a12, k, b12), tl.fma(a13, k, b13), tl.fma(a14, k, b14), tl.fma(a15, k, b15),
+                tl.maximum(fa, fb))
 
     @triton.jit
     def _add_segments(a, fa, b, fb):
@@ -537,7 +608,15 @@ def _reduction_kind(scatter: Scatter, device: torch.device, features: int) -> in
 # the fastest found on an H100 (benchmarks/RESULTS.md). Kernels compile without FMA contraction
 # so that cell fractions round exactly like the reference's (x * N, then minus floor).
 FORWARD_LAUNCH = {"block": 32, "levels": 4, "num_warps": 4, "evict": "", "pair_rows": True}
-BACKWARD_LAUNCH = {"block": 32, "levels": 4, "num_warps": 4, "evict": ""}
+BACKWARD_LAUNCH = {"block": 32, "levels": 4, "num_warps": 2, "evict": "", "transposed": True, "one_scan": True}
+
+
+def backward_warps(block: int, levels_per_program: int, num_warps: int) -> int:
+    """Warps the backward may use for a tile of ``block * levels_per_program`` elements: no more
+    threads than elements. Where a tile has fewer elements than threads, Triton gives some
+    elements to two threads; its stores and atomics mask the copies, but the inline-PTX
+    reductions would run twice and add the gradient twice."""
+    return max(1, min(num_warps, block * levels_per_program // 32))
 
 
 def _grid(n: int, meta: dict, block: int) -> tuple[int, int, int]:
@@ -597,7 +676,9 @@ def encode_backward(x: torch.Tensor, table: torch.Tensor, levels: reference.Leve
             keys if keys is not None else dummy, _words(vals, meta) if vals is not None else dummy,
             n, size, BLOCK=block, TABLE_GRAD=table_grad, SORT=sort, X_GRAD=x_grad,
             RED=_reduction_kind(scatter, x.device, features), RUNS=table_grad and scatter == "runs",
-            num_warps=num_warps or BACKWARD_LAUNCH["num_warps"], EVICT=BACKWARD_LAUNCH["evict"],
+            num_warps=backward_warps(block, meta["LG"], num_warps or BACKWARD_LAUNCH["num_warps"]),
+            EVICT=BACKWARD_LAUNCH["evict"],
+            TR=bool(BACKWARD_LAUNCH["transposed"]), ONE_SCAN=bool(BACKWARD_LAUNCH["one_scan"]),
             enable_fp_fusion=False, **meta)
     if sort and keys is not None and vals is not None and gtable is not None and n:
         keys, order = torch.sort(keys)

@@ -1,0 +1,157 @@
+"""Where the Triton encoding backward's time goes: each group of four levels timed alone (its own
+tables and output gradient), with and without the in-block runs, on both tile layouts, beside the
+reductions it issues (counted from the points, the hash and the block ends) and the memset of
+its gradient. Also checks that a launch with more threads than tile elements adds every
+gradient once (``hashgrid_triton.backward_warps``).
+
+  python benchmarks/backward_parts.py --json $OUT/parts.json [--points rays uniform]
+
+Every time is a CUDA graph replayed by ``triton.testing.do_bench`` (median): the GPU's time alone.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from triton.testing import do_bench
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import encoding_bench as bench  # the same workload and inputs
+
+from meshcast.fields import hashgrid as reference
+from meshcast.fields import hashgrid_triton as fast
+from meshcast.fields.config import HashGridConfig
+
+GROUP = 4  # levels per group: the backward's default levels per program
+
+
+def graph_ms(fn: Callable[[], object], rep_ms: int) -> float:
+    """Median ms of ``fn`` captured once in a CUDA graph and replayed."""
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        for _ in range(3):
+            fn()
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        fn()
+    ms = do_bench(graph.replay, warmup=10, rep=rep_ms, return_mode="median")
+    del graph
+    return ms
+
+
+def reductions(x: torch.Tensor, levels: reference.Levels, block: int) -> list[dict]:
+    """Per level: samples that end a run (the next sample of the block lies in another cell) and
+    the vector reductions they issue (one per x-neighbour pair of rows that share an aligned
+    16-byte pair, else two), as ``_encode_bwd`` with RUNS and RED 2 makes them."""
+    n = x.shape[0]
+    out = []
+    for lv in range(levels.scale.shape[0]):
+        one = reference.Levels(*(t[lv:lv + 1] for t in levels))
+        cell = torch.floor(x * one.scale[0] + 0.5).long()
+        last = torch.ones(n, dtype=torch.bool, device=x.device)
+        last[:-1] = ~(cell[1:] == cell[:-1]).all(1)
+        last[block - 1::block] = True
+        count = 0
+        for cy in (0, 1):
+            for cz in (0, 1):
+                offset = torch.tensor([[0, cy, cz], [1, cy, cz]], device=x.device)
+                keys = reference.corner_indices((cell[:, None, :] + offset)[:, None], one)[:, 0]
+                merged = (keys[:, 0] >> 1) == (keys[:, 1] >> 1)
+                count += int(torch.where(merged, 1, 2)[last].sum())
+        out.append({"level": lv, "resolution": int(one.resolution[0]), "hashed": bool(one.hashed[0]),
+                    "run_ends_per_sample": float(last.float().mean()), "reductions_per_sample": count / n})
+    return out
+
+
+def replication_check(inp: dict) -> list[dict]:
+    """The kernel launched directly with more threads than tile elements, against the default
+    launch: the ratio of the table gradients' norms (1: every gradient added once)."""
+    x, table, gout, levels = inp["x"], inp["table"], inp["gout"], inp["levels"]
+    _, expected = fast.encode_backward(x, table, levels, gout, x_grad=False)
+    rows = []
+    for block, group, warps in ((32, 4, 4), (32, 4, 8), (32, 2, 4), (16, 4, 4)):
+        ints, scale, meta = fast._launch_args(x, table, levels)
+        meta["LG"] = group
+        buf = torch.zeros(table.shape, device="cuda")
+        fast._encode_bwd[fast._grid(x.shape[0], meta, block)](
+            x, fast._words(table, meta), ints, scale, fast._words(gout, meta), buf, table, table, table,
+            x.shape[0], table.shape[1], BLOCK=block, TABLE_GRAD=True, SORT=False, X_GRAD=False,
+            RED=fast._reduction_kind("runs", x.device, 2), RUNS=True, num_warps=warps, EVICT="",
+            TR=bool(fast.BACKWARD_LAUNCH["transposed"]), enable_fp_fusion=False, **meta)
+        _, public = fast.encode_backward(x, table, levels, gout, x_grad=False, block=block,
+                                         levels_per_program=group, num_warps=warps)
+        rows.append({"block": block, "levels": group, "num_warps": warps,
+                     "direct_launch_norm_ratio": float(buf.norm() / expected.norm()),
+                     "encode_backward_warps": fast.backward_warps(block, group, warps),
+                     "encode_backward_rel_err": float((public - expected).norm() / expected.norm())})
+        print("replication", json.dumps(rows[-1]), flush=True)
+    return rows
+
+
+def measure(points: str, cfg: HashGridConfig, rep_ms: int, check: bool) -> dict:
+    """The whole backward, then each level group alone, on one kind of points."""
+    bench.POINTS = points
+    inp = bench.make_inputs(cfg, 2**18, torch.float32, seed=1)
+    x, table, gout, levels = inp["x"], inp["table"], inp["gout"], inp["levels"]
+    part: dict = {"replication": replication_check(inp) if check else [],
+                  "levels": reductions(x, levels, fast.BACKWARD_LAUNCH["block"]), "groups": []}
+    part["whole"] = {
+        "memset_ms": graph_ms(lambda: torch.zeros(table.shape, device="cuda"), rep_ms),
+        "forward_ms": graph_ms(lambda: fast.encode_forward(x, table, levels), rep_ms),
+        "backward_ms": graph_ms(lambda: fast.encode_backward(x, table, levels, gout, x_grad=False), rep_ms),
+    }
+    print(points, "whole", json.dumps(part["whole"]), flush=True)
+    before = fast.BACKWARD_LAUNCH["transposed"]
+    for g in range(cfg.levels // GROUP):
+        sub = reference.Levels(*(t[g * GROUP:(g + 1) * GROUP] for t in levels))
+        tab = table[g * GROUP:(g + 1) * GROUP].contiguous()
+        go = gout[:, g * GROUP * 2:(g + 1) * GROUP * 2].contiguous()
+        per_level = part["levels"][g * GROUP:(g + 1) * GROUP]
+        row: dict = {"group": g, "levels": [r["level"] for r in per_level],
+                     "reductions": sum(r["reductions_per_sample"] for r in per_level) * x.shape[0]}
+        row["memset_ms"] = graph_ms(lambda tab=tab: torch.zeros(tab.shape, device="cuda"), rep_ms)
+        row["forward_ms"] = graph_ms(lambda tab=tab, sub=sub: fast.encode_forward(x, tab, sub), rep_ms)
+        for transposed in (True, False):
+            fast.BACKWARD_LAUNCH["transposed"] = transposed
+            for scatter in ("runs", "atomic"):
+                row[f"backward_{scatter}_{'transposed' if transposed else 'rows'}_ms"] = graph_ms(
+                    lambda tab=tab, sub=sub, go=go, scatter=scatter: fast.encode_backward(
+                        x, tab, sub, go, x_grad=False, scatter=scatter), rep_ms)
+        fast.BACKWARD_LAUNCH["transposed"] = before
+        part["groups"].append(row)
+        print(points, "group", json.dumps(row), flush=True)
+    return part
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--json", type=Path, required=True)
+    parser.add_argument("--points", choices=["uniform", "rays"], nargs="+", default=["rays", "uniform"])
+    parser.add_argument("--rep-ms", type=int, default=60)
+    args = parser.parse_args()
+    cfg = HashGridConfig(levels=16, features_per_level=2, log2_table_size=19, base_resolution=16, finest_resolution=2048)
+    props = torch.cuda.get_device_properties(0)
+    result: dict = {"date": time.strftime("%Y-%m-%d"), "gpu": props.name, "torch": torch.__version__,
+                    "triton": __import__("triton").__version__, "command": " ".join(sys.argv),
+                    "backward_launch": dict(fast.BACKWARD_LAUNCH), "points": {}}
+    for points in args.points:
+        result["points"][points] = measure(points, cfg, args.rep_ms, check=points == args.points[0])
+    args.json.write_text(json.dumps(result, indent=1))
+    for points, part in result["points"].items():
+        print(f"\n{points}: whole memset {part['whole']['memset_ms']:.4f} forward {part['whole']['forward_ms']:.4f} "
+              f"backward {part['whole']['backward_ms']:.4f} ms")
+        keys = [k for k in part["groups"][0] if k.endswith("_ms")]
+        print("group  reductions  " + "  ".join(k.replace("backward_", "").replace("_ms", "") for k in keys))
+        for row in part["groups"]:
+            print(f"{row['group']:5d}  {row['reductions']:.3e}  " + "  ".join(f"{row[k]:.4f}" for k in keys))
+
+
+if __name__ == "__main__":
+    main()
