@@ -105,6 +105,8 @@ def measure(points: str, cfg: HashGridConfig, rep_ms: int, check: bool) -> dict:
     part["whole"] = {
         "memset_ms": graph_ms(lambda: torch.zeros(table.shape, device="cuda"), rep_ms),
         "forward_ms": graph_ms(lambda: fast.encode_forward(x, table, levels), rep_ms),
+        "forward_zeroing_gradient_ms": graph_ms(lambda: fast.encode_forward(
+            x, table, levels, zero=torch.empty(table.shape, device="cuda")), rep_ms),
         "backward_ms": graph_ms(lambda: fast.encode_backward(x, table, levels, gout, x_grad=False), rep_ms),
     }
     print(points, "whole", json.dumps(part["whole"]), flush=True)
@@ -145,8 +147,7 @@ def main() -> None:
         result["points"][points] = measure(points, cfg, args.rep_ms, check=points == args.points[0])
     args.json.write_text(json.dumps(result, indent=1))
     for points, part in result["points"].items():
-        print(f"\n{points}: whole memset {part['whole']['memset_ms']:.4f} forward {part['whole']['forward_ms']:.4f} "
-              f"backward {part['whole']['backward_ms']:.4f} ms")
+        print(f"\n{points}: whole", "  ".join(f"{k} {v:.4f}" for k, v in part["whole"].items()))
         keys = [k for k in part["groups"][0] if k.endswith("_ms")]
         print("group  reductions  " + "  ".join(k.replace("backward_", "").replace("_ms", "") for k in keys))
         for row in part["groups"]:

@@ -390,7 +390,20 @@ def time_peer(name: str, fn: Encode, inp: dict, x_grad: bool, rep_ms: int, timin
     print("time", json.dumps(timings[-1]), flush=True)
 
 
-OTHER_TILE = "triton runs, the other backward tile (BACKWARD_LAUNCH['transposed'] flipped)"
+# variants that are the default encoding with one setting flipped for their check and timing
+FLIPPED = {
+    "triton runs, the other backward tile (BACKWARD_LAUNCH['transposed'] flipped)": "transposed",
+    "triton runs, one scan per corner pair (BACKWARD_LAUNCH['one_scan'] flipped)": "one_scan",
+    "triton runs, gradient zeroed by a memset (ZERO_IN_FORWARD flipped)": "ZERO_IN_FORWARD",
+}
+
+
+def flip(setting: str) -> None:
+    """Flip a boolean setting of the kernels module: a BACKWARD_LAUNCH key or a module flag."""
+    if setting in fast.BACKWARD_LAUNCH:
+        fast.BACKWARD_LAUNCH[setting] = not fast.BACKWARD_LAUNCH[setting]
+    else:
+        setattr(fast, setting, not getattr(fast, setting))
 
 
 def forward_rows(levels: reference.Levels, rows: bool) -> Encode:
@@ -448,7 +461,7 @@ def main() -> None:
         "triton sort+segment": lambda i: lambda x, t: fast.hash_encode(x, t, i["levels"], "sort"),
         "triton runs + pairs (in-block sums)": lambda i: lambda x, t: fast.hash_encode(x, t, i["levels"], "runs"),
         "triton runs, forward one tile row per sample": lambda i: forward_rows(i["levels"], False),
-        OTHER_TILE: lambda i: lambda x, t: fast.hash_encode(x, t, i["levels"]),
+        **{name: (lambda i: lambda x, t: fast.hash_encode(x, t, i["levels"])) for name in FLIPPED},
         "torch eager": lambda i: lambda x, t: reference.hash_encode(x, t, i["levels"]),
     }
     if not args.no_compile:
@@ -478,8 +491,8 @@ def main() -> None:
                     continue
                 inp = make_inputs(cfg, n, dtype, seed=len(checks) + 1)
                 t = time.time()
-                flip = name == OTHER_TILE  # the backward's other tile layout for this variant
-                fast.BACKWARD_LAUNCH["transposed"] ^= flip
+                if name in FLIPPED:
+                    flip(FLIPPED[name])
                 try:
                     errs = check(make(inp), inp, x_grad)
                     checks.append({"variant": name, "table": str(dtype), "x_grad": x_grad, **errs,
@@ -491,10 +504,11 @@ def main() -> None:
                     print("FAILED", name, dtype, x_grad, repr(exc)[-3000:], flush=True)
                     continue
                 finally:
-                    transposed = fast.BACKWARD_LAUNCH["transposed"]
-                    fast.BACKWARD_LAUNCH["transposed"] ^= flip
+                    settings = {"backward": dict(fast.BACKWARD_LAUNCH), "zero_in_forward": fast.ZERO_IN_FORWARD}
+                    if name in FLIPPED:
+                        flip(FLIPPED[name])
                 timings.append({"variant": name, "table": str(dtype).replace("torch.", ""),
-                                "grads": "table+x" if x_grad else "table", "backward_transposed": transposed, **ms,
+                                "grads": "table+x" if x_grad else "table", "settings": settings, **ms,
                                 "samples_per_s": n / (ms["step_ms"] * 1e-3), **graph_rate(ms, n)})
                 print("time", json.dumps(timings[-1]), flush=True)
     if has_tcnn:  # tiny-cuda-nn on its own flat parameters: no layout conversion in the timing

@@ -117,6 +117,29 @@ def test_forward_tile_layouts_match_reference(fast, monkeypatch, rows, dtype):
     assert_rel(fast.encode_forward(x, table, lv).float(), exact, 1e-6 if dtype == torch.float32 else 1e-3)
 
 
+@pytest.mark.parametrize("features, log2, n", [(2, 10, 300), (3, 9, 70), (2, 10, 0), (2, 10, 1)])
+def test_forward_zeroes_the_gradient_buffer(fast, features, log2, n):
+    """With a table that needs a gradient, the forward kernel zeroes the buffer the backward adds
+    into: every element, for any batch (none, one, more blocks than rows); a second backward of
+    the same graph (retain_graph) starts from new zeros and gets the same gradient."""
+    torch.manual_seed(11)
+    lv, table = grid_setup(levels=5, features=features, log2=log2, base=4, finest=64)
+    buf = torch.full(table.shape, float("nan"))
+    fast.encode_forward(torch.rand(n, 3), table, lv, zero=buf)
+    assert (buf == 0).all()
+    with pytest.raises(ValueError, match="contiguous float32"):
+        fast.encode_forward(torch.rand(n, 3), table, lv, zero=buf.double())
+    x = torch.rand(max(n, 1), 3)
+    t = table.clone().requires_grad_(True)
+    y = fast.hash_encode(x, t, lv)
+    g = torch.randn_like(y)
+    first = torch.autograd.grad(y, [t], g, retain_graph=True)[0]
+    second = torch.autograd.grad(y, [t], g)[0]
+    ref = torch.autograd.grad(reference.hash_encode(x, t, lv), [t], g)[0]
+    assert_rel(first, ref, 1e-6)
+    assert_rel(second, ref, 1e-6)
+
+
 def test_backward_never_has_more_threads_than_tile_elements(fast):
     """Triton gives a tile element to two threads where a tile has fewer elements than threads;
     the inline-PTX reductions would then add it twice, so the launch caps the warps (the CUDA
@@ -321,6 +344,12 @@ for dtype, tol, pair_rows, transposed in ((torch.float32, 1e-5, False, False), (
             for a, b in zip(got, exact):
                 err = ((a.double() - b.double()).norm() / b.double().norm()).item()
                 assert err < tol, (dtype, scatter, pair_rows, transposed, x is rays, err)
+# a second backward of the same graph (the first used the buffer the forward zeroed)
+t = table.detach().float().clone().requires_grad_()
+y = fast.hash_encode(x, t, lv)
+first = torch.autograd.grad(y, [t], gout.float(), retain_graph=True)[0]
+second = torch.autograd.grad(y, [t], gout.float())[0]
+assert torch.equal(first, second) or ((first - second).norm() / first.norm()).item() < 1e-6
 # more warps asked for than a tile has elements: every gradient is still added once
 x = torch.rand(5000, 3, device="cuda")
 table = torch.randn(6, 2**14, 2, device="cuda")

@@ -242,13 +242,41 @@ if _TRITON:
                  eviction_policy=EVICT)
 
     @triton.jit
+    def _zero_share(zero_ptr, zchunk, T, L: tl.constexpr, LG: tl.constexpr, F: tl.constexpr,
+                    BIG: tl.constexpr, ZBLOCK: tl.constexpr, ALIGNED: tl.constexpr):
+        """This program's share of zeroing the float32 gradient buffer (L, T, F): ``zchunk``
+        elements of its level group's part, by sample block."""
+        group = tl.program_id(1)
+        if BIG:
+            part = T.to(tl.int64) * F
+            lo = group.to(tl.int64) * LG * part + tl.program_id(0).to(tl.int64) * zchunk
+        else:
+            part = T * F
+            lo = group * LG * part + tl.program_id(0) * zchunk
+        hi = tl.minimum(lo + zchunk, tl.minimum(group * LG + LG, L) * part)
+        if ALIGNED:  # both ends on 16 elements: 16-byte stores
+            lo = tl.multiple_of(lo, 16)
+            hi = tl.multiple_of(hi, 16)
+        zeros = tl.zeros([ZBLOCK], dtype=tl.float32)
+        for step in range(tl.cdiv(zchunk, ZBLOCK)):
+            offset = lo + step * ZBLOCK + tl.arange(0, ZBLOCK)
+            tl.store(zero_ptr + offset, zeros, mask=offset < hi)
+
+    @triton.jit
     def _encode_fwd(x_ptr, table_ptr, level_ptr, scale_ptr, out_ptr, N, T,
                     L: tl.constexpr, LG: tl.constexpr, F: tl.constexpr, PACK: tl.constexpr, ELEM: tl.constexpr,
                     POW2: tl.constexpr, BIG: tl.constexpr, BLOCK: tl.constexpr, EVICT: tl.constexpr,
-                    PAIR_ROWS: tl.constexpr = False):
+                    PAIR_ROWS: tl.constexpr = False, zero_ptr=None, zchunk=0, ZERO: tl.constexpr = False,
+                    ZBLOCK: tl.constexpr = 512, ALIGNED: tl.constexpr = False):
         """Features of BLOCK samples at every level; PACK == 2: both features in one load and store
         (table and out as packed words), else feature program_id(2) alone. PAIR_ROWS (PACK == 2):
-        the corners' x offset on consecutive tile rows (``_fwd_rows``)."""
+        the corners' x offset on consecutive tile rows (``_fwd_rows``). ZERO: the programs of
+        feature 0 also zero the float32 buffer at ``zero_ptr`` (L, T, F) that the backward will
+        add the table gradient into, ``zchunk`` elements each (``_zero_share``): its stores
+        stream out while the gathers wait, instead of a memset of their own before the backward."""
+        if ZERO:  # noqa: SIM102 (a compile-time branch around a run-time one)
+            if tl.program_id(2) == 0:
+                _zero_share(zero_ptr, zchunk, T, L, LG, F, BIG, ZBLOCK, ALIGNED)
         if PAIR_ROWS:  # PACK == 2
             _fwd_rows(x_ptr, table_ptr, level_ptr, scale_ptr, out_ptr, N, T, L, LG, ELEM, POW2, BIG, BLOCK, EVICT)
         else:
@@ -626,8 +654,10 @@ def _grid(n: int, meta: dict, block: int) -> tuple[int, int, int]:
 
 def encode_forward(x: torch.Tensor, table: torch.Tensor, levels: reference.Levels,
                    block: int | None = None, levels_per_program: int | None = None,
-                   num_warps: int | None = None) -> torch.Tensor:
-    """(N, 3) points, (L, T, F) tables -> (N, L * F) features in the table's dtype."""
+                   num_warps: int | None = None, zero: torch.Tensor | None = None) -> torch.Tensor:
+    """(N, 3) points, (L, T, F) tables -> (N, L * F) features in the table's dtype. ``zero``: a
+    contiguous float32 tensor of the table's shape that the same kernel sets to zeros (the
+    buffer ``encode_backward(..., zeroed=...)`` then adds the table gradient into)."""
     n = x.shape[0]
     n_levels, size, features = table.shape
     x = x.contiguous()
@@ -636,11 +666,21 @@ def encode_forward(x: torch.Tensor, table: torch.Tensor, levels: reference.Level
     out = torch.empty(n, n_levels * features, device=x.device, dtype=table.dtype)
     block = block or FORWARD_LAUNCH["block"]
     meta["LG"] = min(_pow2(n_levels), levels_per_program or FORWARD_LAUNCH["levels"])
-    if n:
-        _encode_fwd[_grid(n, meta, block)](
+    zeroing: dict = {}
+    if zero is not None:
+        if zero.shape != table.shape or zero.dtype != torch.float32 or not zero.is_contiguous():
+            raise ValueError(f"zero must be a contiguous float32 tensor of shape {tuple(table.shape)}")
+        zblock = 512
+        programs = triton.cdiv(n, block) if n else 1
+        zchunk = triton.cdiv(triton.cdiv(meta["LG"] * size * features, programs), zblock) * zblock
+        zeroing = {"zero_ptr": zero, "zchunk": zchunk, "ZERO": True, "ZBLOCK": zblock,
+                   "ALIGNED": (size * features) % 16 == 0}
+    if n or zero is not None:
+        _encode_fwd[_grid(max(n, 1), meta, block)](
             x, _words(table, meta), ints, scale, _words(out, meta), n, size, BLOCK=block,
             num_warps=num_warps or FORWARD_LAUNCH["num_warps"], EVICT=FORWARD_LAUNCH["evict"],
-            PAIR_ROWS=bool(FORWARD_LAUNCH["pair_rows"]) and meta["PACK"] == 2, enable_fp_fusion=False, **meta)
+            PAIR_ROWS=bool(FORWARD_LAUNCH["pair_rows"]) and meta["PACK"] == 2, enable_fp_fusion=False,
+            **zeroing, **meta)
     return out
 
 
@@ -648,9 +688,11 @@ def encode_backward(x: torch.Tensor, table: torch.Tensor, levels: reference.Leve
                     grad_out: torch.Tensor, x_grad: bool = True, table_grad: bool = True,
                     scatter: Scatter | None = None, block: int | None = None,
                     levels_per_program: int | None = None, num_warps: int | None = None,
+                    zeroed: torch.Tensor | None = None,
                     ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
     """Gradients (d x (N, 3) in x's dtype, d table (L, T, F) in the table's dtype) of <grad_out, out>;
-    ``scatter`` as in ``hash_encode``."""
+    ``scatter`` as in ``hash_encode``. ``zeroed``: a float32 buffer of zeros of the table's shape
+    (``encode_forward(..., zero=...)``) to add the table gradient into, instead of a new one."""
     scatter = scatter or DEFAULT_SCATTER
     n = x.shape[0]
     n_levels, size, features = table.shape
@@ -661,7 +703,9 @@ def encode_backward(x: torch.Tensor, table: torch.Tensor, levels: reference.Leve
     block = block or BACKWARD_LAUNCH["block"]
     meta["LG"] = min(_pow2(n_levels), levels_per_program or BACKWARD_LAUNCH["levels"])
     grid = _grid(n, meta, block)
-    gtable = torch.zeros(table.shape, device=x.device, dtype=torch.float32) if table_grad else None
+    gtable = None
+    if table_grad:
+        gtable = zeroed if zeroed is not None else torch.zeros(table.shape, device=x.device, dtype=torch.float32)
     gx = torch.empty(grid[1] * grid[2], n, 3, device=x.device, dtype=torch.float32) if x_grad else None
     sort = table_grad and scatter == "sort"
     keys = vals = None
@@ -722,6 +766,10 @@ def encode_backward_backward(x: torch.Tensor, table: torch.Tensor, levels: refer
     return ggout, gtable
 
 
+# Whether the forward kernel zeroes the table gradient's buffer when the table requires a gradient
+# (instead of a separate memset before the backward); the buffer then lives from the forward on.
+ZERO_IN_FORWARD = True
+
 # How a backward with create_graph=True is differentiated: "kernel" (HashEncodeBackward) or
 # "reference" (autograd through the PyTorch reference); see benchmarks/RESULTS.md for which is faster.
 SECOND_ORDER: Literal["kernel", "reference"] = "kernel"
@@ -765,7 +813,12 @@ class HashEncode(torch.autograd.Function):
         ctx.save_for_backward(x, table)
         ctx.levels = levels
         ctx.scatter = scatter
-        return encode_forward(x, table, levels)
+        # the table gradient's buffer, zeroed by the forward kernel (ZERO_IN_FORWARD); the first
+        # first-order backward adds into it, any later one (retain_graph) starts from new zeros
+        ctx.zeroed = None
+        if ctx.needs_input_grad[1] and ZERO_IN_FORWARD:
+            ctx.zeroed = torch.empty(table.shape, device=table.device, dtype=torch.float32)
+        return encode_forward(x, table, levels, zero=ctx.zeroed)
 
     @staticmethod
     def backward(ctx, grad_out):
@@ -783,8 +836,9 @@ class HashEncode(torch.autograd.Function):
         elif torch.is_grad_enabled():  # create_graph=True: the result must itself be differentiable
             gx, gtable = HashEncodeBackward.apply(x, table, levels, grad_out, ctx.scatter, need_x, need_table)
         else:
+            zeroed, ctx.zeroed = ctx.zeroed, None
             gx, gtable = encode_backward(x, table, levels, grad_out, x_grad=need_x, table_grad=need_table,
-                                         scatter=ctx.scatter)
+                                         scatter=ctx.scatter, zeroed=zeroed)
         return gx, gtable, None, None
 
 
