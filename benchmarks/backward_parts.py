@@ -100,6 +100,7 @@ def measure(points: str, cfg: HashGridConfig, rep_ms: int, check: bool) -> dict:
     bench.POINTS = points
     inp = bench.make_inputs(cfg, 2**18, torch.float32, seed=1)
     x, table, gout, levels = inp["x"], inp["table"], inp["gout"], inp["levels"]
+    leaf = table.detach().requires_grad_(True)
     part: dict = {"replication": replication_check(inp) if check else [],
                   "levels": reductions(x, levels, fast.BACKWARD_LAUNCH["block"]), "groups": []}
     part["whole"] = {
@@ -107,8 +108,14 @@ def measure(points: str, cfg: HashGridConfig, rep_ms: int, check: bool) -> dict:
         "forward_ms": graph_ms(lambda: fast.encode_forward(x, table, levels), rep_ms),
         "forward_zeroing_gradient_ms": graph_ms(lambda: fast.encode_forward(
             x, table, levels, zero=torch.empty(table.shape, device="cuda")), rep_ms),
+        "step_ms": graph_ms(lambda: torch.autograd.grad(
+            fast.hash_encode(x, leaf, levels), [leaf], gout), rep_ms),
         "backward_ms": graph_ms(lambda: fast.encode_backward(x, table, levels, gout, x_grad=False), rep_ms),
     }
+    fast.ZERO_IN_FORWARD = False  # a memset before the backward instead
+    part["whole"]["step_memset_ms"] = graph_ms(lambda: torch.autograd.grad(
+        fast.hash_encode(x, leaf, levels), [leaf], gout), rep_ms)
+    fast.ZERO_IN_FORWARD = True
     print(points, "whole", json.dumps(part["whole"]), flush=True)
     before = fast.BACKWARD_LAUNCH["transposed"]
     for g in range(cfg.levels // GROUP):
