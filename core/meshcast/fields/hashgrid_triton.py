@@ -27,8 +27,18 @@ corner order, same hash, same trilinear weights computed in float32). The kernel
   8-byte ``red.global.add.v2.f32`` per corner (``"atomic"`` without the runs; ``"atomic_v2"``
   always one per corner); elsewhere, and with ``"atomic_scalar"``, Triton's per-element
   ``atomic_add``. The gradient to ``x`` (NeuS' analytic normals) is accumulated in registers.
+  The backward's tiles are [levels, samples] (``BACKWARD_LAUNCH["transposed"]``), so the 32
+  samples of a block lie along the lanes of one warp and the run scan (all 8 corners x 2
+  features in one scan) needs no shared memory; with the x gradient this measured 8% faster,
+  with the table gradient alone the same. Where the backward is limited on points along rays:
+  its fine level groups by the number of L2 reductions (11.8 ps each on an H100, the probe's
+  rate), its coarse groups by instructions (benchmarks/backward_parts.py);
+* the table gradient's float32 buffer is zeroed by the forward kernel when the table needs a
+  gradient (``ZERO_IN_FORWARD``), instead of a memset before the backward: 1-2% of a step;
 * programs take ``block`` samples times a group of levels; sample blocks vary fastest, so the
-  tables (and gradients) of one level group stay in L2 while every sample visits them.
+  tables (and gradients) of one level group stay in L2 while every sample visits them. A
+  backward launch never has more threads than tile elements (``backward_warps``): Triton would
+  give an element to two threads, and the inline-PTX reductions would add it twice.
 
 Accumulation is in float32 for every table dtype; a float16 table gets its gradient from a
 float32 buffer cast once at the end. The ``x`` gradient is float32, cast to ``x``'s dtype.
