@@ -10,8 +10,11 @@ space and the profile is of the steady state rather than of the first steps.
 from __future__ import annotations
 
 import argparse
+import collections
 import tempfile
 import time
+import traceback
+import warnings
 from pathlib import Path
 
 import torch
@@ -24,9 +27,35 @@ from meshcast.train.loop import (
     initialize_state,
     prepare_run,
     record_samples,
+    step_finite,
     train_step,
     update_occupancy,
 )
+
+
+def sync_sites(step, steps: int) -> collections.Counter:
+    """Where ``steps`` calls of ``step`` synchronise with the GPU: the innermost meshcast source
+    line of each synchronising CUDA operation (torch.cuda.set_sync_debug_mode), counted."""
+    sites: collections.Counter = collections.Counter()
+
+    def record(message, category, filename, lineno, file=None, line=None):
+        frames = [f for f in traceback.extract_stack()[:-1] if "meshcast" in f.filename or "profile_step" in f.filename]
+        where = frames[-1] if frames else None
+        sites[f"{Path(where.filename).name}:{where.lineno} {where.line}" if where else f"{filename}:{lineno}"] += 1
+
+    old = warnings.showwarning
+    warnings.showwarning = record
+    torch.cuda.set_sync_debug_mode("warn")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            warnings.showwarning = record
+            for _ in range(steps):
+                step()
+    finally:
+        torch.cuda.set_sync_debug_mode(0)
+        warnings.showwarning = old
+    return sites
 
 
 def main() -> None:
@@ -40,6 +69,10 @@ def main() -> None:
     parser.add_argument("--sort", choices=["device", "cpu"], default="device",
                         help="order the table by self device time or by self CPU time (host-bound steps)")
     parser.add_argument("--rows", type=int, default=25)
+    parser.add_argument("--sync-debug", action="store_true",
+                        help="also list where a step makes the host wait for the GPU (CUDA only)")
+    parser.add_argument("--checks", action="store_true",
+                        help="time the step as train() runs it: with its finiteness checks")
     parser.add_argument("--scatter", choices=["runs", "atomic"], default=None,
                         help="the Triton encoding backward's table-gradient scatter (default: the module's)")
     args = parser.parse_args()
@@ -63,6 +96,8 @@ def main() -> None:
         if state.step % config.occupancy_every == 0:
             update_occupancy(config, state, sched["progress"])
         losses = train_step(config, state, data, sched)
+        if args.checks and step_finite(state, losses["loss"]):
+            raise RuntimeError("non-finite loss or gradients while profiling")
         state.optimizer.step()
         state.step += 1
         record_samples(state, losses)
@@ -83,6 +118,11 @@ def main() -> None:
     print(f"{args.method}: {ms:.1f} ms/step, {samples / args.steps:.0f} samples and {rays / args.steps:.0f} rays "
           f"per step, {samples / args.steps / ms * 1000:.3g} samples/s, occupied {float(state.occupancy.occupied.float().mean()):.3f}",
           flush=True)
+    if args.sync_debug and device.type == "cuda":
+        sites = sync_sites(step, args.steps)
+        print(f"{sum(sites.values()) / args.steps:.1f} synchronisations per step:")
+        for where, count in sites.most_common():
+            print(f"  {count / args.steps:5.1f}  {where}")
     activities = [torch.profiler.ProfilerActivity.CPU] + ([torch.profiler.ProfilerActivity.CUDA] if device.type == "cuda" else [])
     with torch.profiler.profile(activities=activities) as prof:
         for _ in range(args.steps):

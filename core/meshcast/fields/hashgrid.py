@@ -121,8 +121,13 @@ class HashGrid(nn.Module):
         return self.config.output_dim
 
     def set_active_levels(self, active: int) -> None:
-        """Coarse-to-fine (Neuralangelo): zero the features of levels >= ``active``."""
-        self.level_mask.copy_((torch.arange(self.config.levels) < active).float())
+        """Coarse-to-fine (Neuralangelo): zero the features of levels >= ``active``. The mask is
+        made on its own device and only when ``active`` changes: training calls this every step,
+        and a copy from the host would make the host wait for the GPU each time."""
+        if getattr(self, "_active_levels", None) == (active, self.level_mask.device):
+            return
+        self.level_mask.copy_(torch.arange(self.config.levels, device=self.level_mask.device) < active)
+        self._active_levels = (active, self.level_mask.device)
 
     def implementation(self, x: torch.Tensor) -> str:
         """Which code ``forward(x)`` runs: "triton", "tcnn" or "torch" (see ``HashGridConfig.backend``)."""

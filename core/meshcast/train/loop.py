@@ -6,6 +6,7 @@ state with half the learning rate), and stoppable with Ctrl-C/SIGTERM (checkpoin
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import time
 from dataclasses import dataclass, field as dc_field
@@ -122,6 +123,13 @@ def record_samples(state: TrainState, losses: dict[str, torch.Tensor]) -> int:
     return n
 
 
+@functools.cache
+def background_color(name: str, device: torch.device) -> torch.Tensor:
+    """(1, 3) colour on ``device``, made once: a tensor copied from the host at every step makes
+    the host wait for the GPU there."""
+    return torch.tensor([BACKGROUNDS[name]], device=device)
+
+
 def batch_rays(config: TrainConfig, state: TrainState, data: PixelData):
     n = rays_per_step(config, state)
     frame, u, v, rgba = data.sample(n, state.generator)
@@ -130,7 +138,7 @@ def batch_rays(config: TrainConfig, state: TrainState, data: PixelData):
     if config.data.background == "random":
         bg = torch.rand(n, 3, device=rgba.device, generator=state.generator)
     else:
-        bg = torch.tensor(BACKGROUNDS[config.data.background], device=rgba.device).expand(n, 3)
+        bg = background_color(config.data.background, rgba.device).expand(n, 3)
     alpha = rgba[:, 3:]
     target = rgba[:, :3] * alpha + bg * (1 - alpha)
     return origins, dirs, bg, target, alpha[:, 0]
@@ -191,10 +199,17 @@ def compile_kernels(config: TrainConfig, state: TrainState, data: PixelData) -> 
     return time.monotonic() - t
 
 
-def gradients_finite(state: TrainState) -> bool:
-    """One device-to-host transfer for all gradients (a sync per tensor costs on a GPU)."""
-    grads = [p.grad for g in state.optimizer.param_groups for p in g["params"] if p.grad is not None]
-    return not grads or bool(torch.stack([torch.isfinite(g).all() for g in grads]).all())
+def step_finite(state: TrainState, loss: torch.Tensor) -> str | None:
+    """What is not finite after a step's backward ("loss", "gradients") or None; the loss and
+    every gradient are checked on the device and read back in one transfer (each read makes the
+    host wait for the GPU)."""
+    flags = [torch.isfinite(loss).all()]
+    flags += [torch.isfinite(p.grad).all() for g in state.optimizer.param_groups for p in g["params"]
+              if p.grad is not None]
+    loss_ok, *grads_ok = torch.stack(flags).tolist()
+    if not loss_ok:
+        return "loss"
+    return None if all(grads_ok) else "gradients"
 
 
 def snapshot(state: TrainState) -> dict[str, Any]:
@@ -359,8 +374,9 @@ def train(config: TrainConfig, scene: Scene, scene_path: Path, run_dir: Path, re
                 update_occupancy(config, state, sched["progress"])
             losses = train_step(config, state, data, sched)
             loss = losses["loss"] if fault is None else fault(state.step, losses["loss"])
-            if not torch.isfinite(loss) or not gradients_finite(state):
-                roll_back(state, reporter, "non-finite loss" if not torch.isfinite(loss) else "non-finite gradients")
+            bad = step_finite(state, loss)
+            if bad:
+                roll_back(state, reporter, f"non-finite {bad}")
                 continue
             state.optimizer.step()
             state.step += 1
