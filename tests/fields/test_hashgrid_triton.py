@@ -140,6 +140,20 @@ def test_forward_zeroes_the_gradient_buffer(fast, features, log2, n):
     assert_rel(second, ref, 1e-6)
 
 
+def test_no_gradient_buffer_without_a_graph(fast, monkeypatch):
+    """Under no_grad (rendering, extraction) the forward neither allocates nor zeroes a buffer."""
+    lv, table = grid_setup(levels=3, log2=8, base=4, finest=32)
+    asked = []
+    forward = fast.encode_forward
+    monkeypatch.setattr(fast, "encode_forward", lambda *a, zero=None, **k: asked.append(zero) or forward(*a, zero=zero, **k))
+    t = table.clone().requires_grad_(True)
+    with torch.no_grad():
+        fast.hash_encode(torch.rand(9, 3), t, lv)
+    fast.hash_encode(torch.rand(9, 3), table, lv)  # a table without a gradient
+    fast.hash_encode(torch.rand(9, 3), t, lv)
+    assert [z is None for z in asked] == [True, True, False]
+
+
 def test_backward_never_has_more_threads_than_tile_elements(fast):
     """Triton gives a tile element to two threads where a tile has fewer elements than threads;
     the inline-PTX reductions would then add it twice, so the launch caps the warps (the CUDA

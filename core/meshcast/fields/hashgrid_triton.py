@@ -539,7 +539,8 @@ if _TRITON:
                     b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, fb):
         """Segmented sums of 16 values at once; ``fb`` 1.0 where the right operand starts a run.
         ``fma(a, 1 - fb, b)`` is ``a + b`` or ``b``, one instruction per value (exact for
-        finite a: a * 0 + b == b)."""
+        finite a: a * 0 + b == b; a non-finite gradient also spoils the next run of its block,
+        where plain atomics would keep it in its own rows: training rolls such a step back)."""
         k = 1.0 - fb
         return (tl.fma(a0, k, b0), tl.fma(a1, k, b1), tl.fma(a2, k, b2), tl.fma(a3, k, b3),
                 tl.fma(a4, k, b4), tl.fma(a5, k, b5), tl.fma(a6, k, b6), tl.fma(a7, k, b7),
@@ -819,14 +820,15 @@ class HashEncode(torch.autograd.Function):
     """Autograd wrapper: Triton forward, backward and (for create_graph) second-order backward."""
 
     @staticmethod
-    def forward(ctx, x, table, levels, scatter):
+    def forward(ctx, x, table, levels, scatter, zero_grad_buffer):
         ctx.save_for_backward(x, table)
         ctx.levels = levels
         ctx.scatter = scatter
-        # the table gradient's buffer, zeroed by the forward kernel (ZERO_IN_FORWARD); the first
-        # first-order backward adds into it, any later one (retain_graph) starts from new zeros
+        # the table gradient's buffer, zeroed by the forward kernel (``hash_encode`` asks for it
+        # when a graph is recorded and the table needs a gradient); the first first-order
+        # backward adds into it, any later one (retain_graph) starts from new zeros
         ctx.zeroed = None
-        if ctx.needs_input_grad[1] and ZERO_IN_FORWARD:
+        if zero_grad_buffer:
             ctx.zeroed = torch.empty(table.shape, device=table.device, dtype=torch.float32)
         return encode_forward(x, table, levels, zero=ctx.zeroed)
 
@@ -849,11 +851,13 @@ class HashEncode(torch.autograd.Function):
             zeroed, ctx.zeroed = ctx.zeroed, None
             gx, gtable = encode_backward(x, table, levels, grad_out, x_grad=need_x, table_grad=need_table,
                                          scatter=ctx.scatter, zeroed=zeroed)
-        return gx, gtable, None, None
+        return gx, gtable, None, None, None
 
 
 def hash_encode(x: torch.Tensor, table: torch.Tensor, levels: reference.Levels,
                 scatter: Scatter | None = None) -> torch.Tensor:
     """Encode (N, 3) points in [0, 1]^3 with tables (L, T, F) -> (N, L * F) features (Triton);
     ``scatter``: how the backward adds the table gradient (default ``DEFAULT_SCATTER``)."""
-    return HashEncode.apply(x, table, levels, scatter or DEFAULT_SCATTER)
+    # Function.forward sees needs_input_grad True under no_grad too: ask here whether a graph is made
+    zero = ZERO_IN_FORWARD and torch.is_grad_enabled() and table.requires_grad
+    return HashEncode.apply(x, table, levels, scatter or DEFAULT_SCATTER, zero)
