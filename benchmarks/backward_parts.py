@@ -32,15 +32,7 @@ GROUP = 4  # levels per group: the backward's default levels per program
 
 def graph_ms(fn: Callable[[], object], rep_ms: int) -> float:
     """Median ms of ``fn`` captured once in a CUDA graph and replayed."""
-    side = torch.cuda.Stream()
-    side.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(side):
-        for _ in range(3):
-            fn()
-    torch.cuda.current_stream().wait_stream(side)
-    graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph):
-        fn()
+    graph, _ = bench.capture(fn)
     ms = do_bench(graph.replay, warmup=10, rep=rep_ms, return_mode="median")
     del graph
     return ms

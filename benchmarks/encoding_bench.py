@@ -146,15 +146,7 @@ def graph_times(forward: Callable[[], object], step: Callable[[], object], refre
     for name, fn in (("graph_forward_ms", forward), ("graph_step_ms", step)):
         error = name.replace("_ms", "_error")
         try:
-            side = torch.cuda.Stream()
-            side.wait_stream(torch.cuda.current_stream())
-            with torch.cuda.stream(side):
-                for _ in range(3):
-                    fn()
-            torch.cuda.current_stream().wait_stream(side)
-            graph = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(graph):
-                captured = fn()
+            graph, captured = capture(fn)
             refresh()
             expected = fn()
             for t in _tensors(captured):
@@ -171,6 +163,21 @@ def graph_times(forward: Callable[[], object], step: Callable[[], object], refre
         except RuntimeError as exc:  # not capturable: leave the column empty, say why
             out[name], out[error] = None, repr(exc)[-300:]
     return out
+
+
+def capture(fn: Callable[[], object]) -> tuple[torch.cuda.CUDAGraph, object]:
+    """``fn`` run three times on a side stream (warm-up, as CUDA graph capture needs), then
+    captured in a CUDA graph; returns the graph and what the captured call returned."""
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        for _ in range(3):
+            fn()
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        captured = fn()
+    return graph, captured
 
 
 def _tensors(result: object) -> list[torch.Tensor]:

@@ -64,6 +64,14 @@ def points(n: int, lv, seed: int = 0) -> torch.Tensor:
     return torch.cat([x, borders.float(), torch.zeros(1, 3), torch.ones(1, 3), torch.tensor([[0.5, 1.0, 0.0]])])
 
 
+def ray_points(rays: int, samples: int, seed: int) -> torch.Tensor:
+    """Samples 0.01 apart along random rays, ray after ray, as training lays them out."""
+    gen = torch.Generator().manual_seed(seed)
+    start = 0.2 + 0.6 * torch.rand(rays, 1, 3, generator=gen)
+    d = torch.nn.functional.normalize(torch.randn(rays, 1, 3, generator=gen), dim=-1)
+    return (start + d * torch.arange(samples).view(1, -1, 1) * 0.01).reshape(-1, 3).clamp(0, 1)
+
+
 def encode_and_grads(fn, x, table, gout):
     x = x.clone().requires_grad_(True)
     table = table.clone().requires_grad_(True)
@@ -205,10 +213,7 @@ def test_runs_of_samples_along_rays_sum_before_adding(fast, features, block):
     cells, so "runs" sums them inside the block first; blocks end inside runs too."""
     torch.manual_seed(6)
     lv, table = grid_setup(levels=4, features=features, log2=10, base=4, finest=64)
-    gen = torch.Generator().manual_seed(7)
-    start = 0.2 + 0.6 * torch.rand(5, 1, 3, generator=gen)
-    d = torch.nn.functional.normalize(torch.randn(5, 1, 3, generator=gen), dim=-1)
-    x = (start + d * torch.arange(13).view(1, -1, 1) * 0.01).reshape(-1, 3).clamp(0, 1)
+    x = ray_points(5, 13, seed=7)
     gout = torch.randn(x.shape[0], 4 * features)
     _, ref_gx, ref_gt = encode_and_grads(lambda p, t: reference.hash_encode(p, t, lv), x, table, gout)
     gx, gt = fast.encode_backward(x, table, lv, gout, scatter="runs", block=block)
@@ -225,11 +230,7 @@ def test_backward_tile_layouts_match_reference(fast, monkeypatch, features, scat
     level count."""
     torch.manual_seed(8)
     lv, table = grid_setup(levels=5, features=features, log2=10, base=4, finest=64)
-    gen = torch.Generator().manual_seed(9)
-    start = 0.2 + 0.6 * torch.rand(4, 1, 3, generator=gen)
-    d = torch.nn.functional.normalize(torch.randn(4, 1, 3, generator=gen), dim=-1)
-    rays = (start + d * torch.arange(11).view(1, -1, 1) * 0.01).reshape(-1, 3).clamp(0, 1)
-    x = torch.cat([rays, points(20, lv, seed=9)])
+    x = torch.cat([ray_points(4, 11, seed=9), points(20, lv, seed=9)])
     gout = torch.randn(x.shape[0], 5 * features)
     _, ref_gx, ref_gt = encode_and_grads(lambda p, t: reference.hash_encode(p, t, lv), x, table, gout)
     for transposed in (True, False):
