@@ -400,7 +400,6 @@ def time_peer(name: str, fn: Encode, inp: dict, x_grad: bool, rep_ms: int, timin
 # variants that are the default encoding with one setting flipped for their check and timing
 FLIPPED = {
     "triton runs, the other backward tile (BACKWARD_LAUNCH['transposed'] flipped)": "transposed",
-    "triton runs, one scan per corner pair (BACKWARD_LAUNCH['one_scan'] flipped)": "one_scan",
     "triton runs, gradient zeroed by a memset (ZERO_IN_FORWARD flipped)": "ZERO_IN_FORWARD",
 }
 

@@ -41,7 +41,7 @@ def backward_launch(inp: dict, scatter: str):
             x.shape[0], table.shape[1], BLOCK=block, TABLE_GRAD=True, SORT=False, X_GRAD=False, RED=red,
             RUNS=scatter == "runs", num_warps=fast.backward_warps(block, meta["LG"], fast.BACKWARD_LAUNCH["num_warps"]),
             EVICT=fast.BACKWARD_LAUNCH["evict"], TR=bool(fast.BACKWARD_LAUNCH["transposed"]),
-            ONE_SCAN=bool(fast.BACKWARD_LAUNCH["one_scan"]), enable_fp_fusion=False, **meta)
+            enable_fp_fusion=False, **meta)
     return run
 
 

@@ -384,8 +384,7 @@ if _TRITON:
                     N, T, L: tl.constexpr, LG: tl.constexpr, F: tl.constexpr, PACK: tl.constexpr,
                     ELEM: tl.constexpr, POW2: tl.constexpr, BIG: tl.constexpr, BLOCK: tl.constexpr,
                     TABLE_GRAD: tl.constexpr, SORT: tl.constexpr, X_GRAD: tl.constexpr, RED: tl.constexpr,
-                    EVICT: tl.constexpr, RUNS: tl.constexpr, TR: tl.constexpr = False,
-                    ONE_SCAN: tl.constexpr = True):
+                    EVICT: tl.constexpr, RUNS: tl.constexpr, TR: tl.constexpr = False):
         """Table gradient and x gradient (one (N, 3) partial per level group and feature program).
 
         Table gradient: SORT writes (key, value) pairs; else atomics into float32: RED 0 Triton's
@@ -424,7 +423,7 @@ if _TRITON:
         gpy = tl.zeros_like(fx)
         gpz = tl.zeros_like(fx)
         base = _per_level(level_base, TR)
-        if TABLE_GRAD and RUNS and ONE_SCAN:  # the run sums of all 8 corners x 2 features in one scan
+        if TABLE_GRAD and RUNS:  # the run sums of all 8 corners x 2 features in one scan
             s0, s1, s2, s3 = _pair_grads(g0, g1, fx, 1.0 - fy, 1.0 - fz)
             s4, s5, s6, s7 = _pair_grads(g0, g1, fx, 1.0 - fy, fz)
             s8, s9, s10, s11 = _pair_grads(g0, g1, fx, fy, 1.0 - fz)
@@ -444,7 +443,8 @@ if _TRITON:
             key0 = base + _level_rows(ix, iy + cy, iz + cz, lvl[0], lvl[1], lvl[2], T, POW2)
             key1 = base + _level_rows(ix + 1, iy + cy, iz + cz, lvl[0], lvl[1], lvl[2], T, POW2)
             if TABLE_GRAD:
-                if RUNS and ONE_SCAN:  # this corner pair's share of the scan above
+                if RUNS:  # this corner pair's share of the scan above: each sample has its run's
+                    # sums so far, the run's last sample the run's total
                     if c == 0:
                         a0, a1, b0, b1 = s0, s1, s2, s3
                     elif c == 1:
@@ -455,10 +455,6 @@ if _TRITON:
                         a0, a1, b0, b1 = s12, s13, s14, s15
                 else:
                     a0, a1, b0, b1 = _pair_grads(g0, g1, fx, wy, wz)
-                    if RUNS and TR:  # each sample gets its run's sums so far; the last one has the run's total
-                        a0, a1, b0, b1, _ = tl.associative_scan((a0, a1, b0, b1, starts), 1, _add_runs)
-                    elif RUNS:
-                        a0, a1, b0, b1, _ = tl.associative_scan((a0, a1, b0, b1, starts), 0, _add_runs)
                 if PACK == 2 and RED == 2 and not SORT:
                     _red_add_pair(gtable_ptr, key0, key1, a0, a1, b0, b1, on)
                 else:
@@ -518,13 +514,6 @@ if _TRITON:
                 tl.atomic_add(gtable_ptr + key * F + f, s * g, mask=mask2, sem="relaxed")
         if GOUT_GRAD:
             tl.store(ggout_ptr + feature, acc, mask=mask2)
-
-    @triton.jit
-    def _add_runs(a0, a1, a2, a3, fa, b0, b1, b2, b3, fb):
-        """Segmented sums of four values at once (a run restarts where the right operand starts one)."""
-        keep = fb == 0
-        return (tl.where(keep, a0 + b0, b0), tl.where(keep, a1 + b1, b1), tl.where(keep, a2 + b2, b2),
-                tl.where(keep, a3 + b3, b3), fa | fb)
 
     @triton.jit
     def _pair_grads(g0, g1, fx, wy, wz):
@@ -647,7 +636,7 @@ def _reduction_kind(scatter: Scatter, device: torch.device, features: int) -> in
 # the fastest found on an H100 (benchmarks/RESULTS.md). Kernels compile without FMA contraction
 # so that cell fractions round exactly like the reference's (x * N, then minus floor).
 FORWARD_LAUNCH = {"block": 32, "levels": 4, "num_warps": 4, "evict": "", "pair_rows": True}
-BACKWARD_LAUNCH = {"block": 32, "levels": 4, "num_warps": 2, "evict": "", "transposed": True, "one_scan": True}
+BACKWARD_LAUNCH = {"block": 32, "levels": 4, "num_warps": 2, "evict": "", "transposed": True}
 
 
 def backward_warps(block: int, levels_per_program: int, num_warps: int) -> int:
@@ -733,8 +722,7 @@ def encode_backward(x: torch.Tensor, table: torch.Tensor, levels: reference.Leve
             RED=_reduction_kind(scatter, x.device, features), RUNS=table_grad and scatter == "runs",
             num_warps=backward_warps(block, meta["LG"], num_warps or BACKWARD_LAUNCH["num_warps"]),
             EVICT=BACKWARD_LAUNCH["evict"],
-            TR=bool(BACKWARD_LAUNCH["transposed"]), ONE_SCAN=bool(BACKWARD_LAUNCH["one_scan"]),
-            enable_fp_fusion=False, **meta)
+            TR=bool(BACKWARD_LAUNCH["transposed"]), enable_fp_fusion=False, **meta)
     if sort and keys is not None and vals is not None and gtable is not None and n:
         keys, order = torch.sort(keys)
         vals = vals[order]
