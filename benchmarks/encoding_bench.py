@@ -308,13 +308,13 @@ def sweep(inp: dict, rep_ms: int) -> list[dict]:
 
             fast.BACKWARD_LAUNCH["transposed"] = transposed
             # the forward has one layout: timed with the first backward layout only
-            fwd = float("inf") if transposed else do_bench(forward, warmup=10, rep=rep_ms, return_mode="median")
+            fwd = None if transposed else do_bench(forward, warmup=10, rep=rep_ms, return_mode="median")
             bwd = do_bench(backward, warmup=10, rep=rep_ms, return_mode="median")
             rows.append({"block": block, "levels": levels, "num_warps": warps, "evict": evict,
                          "transposed": transposed, "backward_warps": fast.backward_warps(block, levels, warps),
                          "forward_ms": fwd, "backward_ms": bwd})
             print(f"sweep {'transposed ' if transposed else ''}block {block:4d} levels {levels} warps {warps}: "
-                  f"forward {fwd:.4f} ms, backward {bwd:.4f} ms", flush=True)
+                  f"forward {fwd or float('nan'):.4f} ms, backward {bwd:.4f} ms", flush=True)
     finally:
         fast.BACKWARD_LAUNCH["transposed"] = before
     return rows
@@ -433,8 +433,6 @@ def main() -> None:
     parser.add_argument("--peer", type=Path, help="torch-ngp's gridencoder folder, built from source here")
     parser.add_argument("--save-peer", type=Path, help="copy the peer's compiled library here")
     parser.add_argument("--sweep", action="store_true", help="also sweep block size and warps")
-    parser.add_argument("--backward-launch", default="{}",
-                        help='JSON settings over BACKWARD_LAUNCH, e.g. \'{"transposed": true}\'')
     parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile'd reference")
     parser.add_argument("--rep-ms", type=int, default=300)
     parser.add_argument("--peer-build-timeout", type=float, default=240.0,
@@ -478,12 +476,11 @@ def main() -> None:
     sweep_rows = sweep(make_inputs(cfg, n, torch.float32, seed=7), 60) if args.sweep else []
     if sweep_rows:  # time the rest with the fastest launch settings found here
         for key, launch in (("forward_ms", fast.FORWARD_LAUNCH), ("backward_ms", fast.BACKWARD_LAUNCH)):
-            best = min(sweep_rows, key=lambda r, key=key: r[key])
+            best = min((r for r in sweep_rows if r[key] is not None), key=lambda r, key=key: r[key])
             launch.update(block=best["block"], levels=best["levels"], num_warps=best["num_warps"],
                           evict=best["evict"])
             if launch is fast.BACKWARD_LAUNCH:
                 launch["transposed"] = best["transposed"]
-    fast.BACKWARD_LAUNCH.update(json.loads(args.backward_launch))
     info["launch"] = {"forward": dict(fast.FORWARD_LAUNCH), "backward": dict(fast.BACKWARD_LAUNCH)}
     print("launch", json.dumps(info["launch"]), flush=True)
     checks, timings = [], []

@@ -43,18 +43,15 @@ def sync_sites(step, steps: int) -> collections.Counter:
         where = frames[-1] if frames else None
         sites[f"{Path(where.filename).name}:{where.lineno} {where.line}" if where else f"{filename}:{lineno}"] += 1
 
-    old = warnings.showwarning
-    warnings.showwarning = record
-    torch.cuda.set_sync_debug_mode("warn")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("always")
-            warnings.showwarning = record
+    with warnings.catch_warnings():  # restores the filters and showwarning on the way out
+        warnings.simplefilter("always")
+        warnings.showwarning = record
+        torch.cuda.set_sync_debug_mode("warn")
+        try:
             for _ in range(steps):
                 step()
-    finally:
-        torch.cuda.set_sync_debug_mode(0)
-        warnings.showwarning = old
+        finally:
+            torch.cuda.set_sync_debug_mode(0)
     return sites
 
 
