@@ -83,6 +83,11 @@ def test_level_mask_zeroes_fine_levels():
     out = grid(torch.rand(3, 3))
     torch.testing.assert_close(out[:, :4], torch.ones(3, 4))
     assert torch.all(out[:, 4:] == 0.0)
+    # the mask is remade only when the count changes (training sets it every step), and is right
+    # again after another count
+    for active, expected in ((2, [1, 1, 0, 0]), (4, [1, 1, 1, 1]), (4, [1, 1, 1, 1]), (1, [1, 0, 0, 0])):
+        grid.set_active_levels(active)
+        assert grid.level_mask.tolist() == expected
 
 
 def away_from_cell_borders(x: torch.Tensor, levels: Levels, margin: float = 2e-3) -> torch.Tensor:
