@@ -24,6 +24,30 @@ from triton.runtime.interpreter import InterpretedFunction  # noqa: E402
 INTERPRETER_READY = isinstance(triton.language.standard.zeros, InterpretedFunction)
 
 
+def _index_one_element_scalars() -> None:
+    """Triton 3.6's interpreter turns a run-time scalar into a Python int with ``int(data)``,
+    which NumPy 2 refuses for an array of one element that is not 0-d, so ``for k in range(n)``
+    over a kernel argument fails there ("only 0-dimensional arrays can be converted to Python
+    scalars"; Triton 3.9 squeezes first). Every interpreted tensor's ``__index__`` squeezes here,
+    as 3.9's does: nothing changes where the interpreter already did."""
+    from triton.runtime import interpreter
+
+    patch_tensor = getattr(interpreter, "_patch_lang_tensor", None)
+    if patch_tensor is None or getattr(patch_tensor, "meshcast_squeezes", False):
+        return
+
+    def patched(tensor, scope):
+        patch_tensor(tensor, scope)
+        scope.set_attr(tensor, "__index__", lambda self: int(self.handle.data.squeeze()))
+
+    patched.meshcast_squeezes = True
+    interpreter._patch_lang_tensor = patched
+
+
+if INTERPRETER_READY:
+    _index_one_element_scalars()
+
+
 def load_interpreted(source: Path, name: str) -> ModuleType:
     """The module at ``source`` loaded as ``name``, its kernels decorated for the interpreter;
     remove ``sys.modules[name]`` when done."""
