@@ -168,3 +168,17 @@ def test_compiling_the_kernels_changes_nothing_of_the_run(tiny_scene):
     assert all(torch.equal(params[k], v) for k, v in state.field.state_dict().items())
     assert all(p.grad is None for p in state.field.parameters()) and not state.optimizer.state
     assert torch.equal(state.generator.get_state(), generator) and torch.equal(torch.get_rng_state(), cpu)
+
+
+def test_step_finite_names_what_is_not_finite():
+    """The loss and every gradient are checked in one read-back; the loss is named first."""
+    from meshcast.train.loop import step_finite
+
+    state = initialize_state(tiny_config(1), torch.device("cpu"), False)
+    params = [p for g in state.optimizer.param_groups for p in g["params"]]
+    for p in params:
+        p.grad = torch.zeros_like(p)
+    assert step_finite(state, torch.tensor(1.0)) is None
+    params[-1].grad.view(-1)[0] = float("inf")
+    assert step_finite(state, torch.tensor(1.0)) == "gradients"
+    assert step_finite(state, torch.tensor(float("nan"))) == "loss"
