@@ -137,7 +137,7 @@ def main() -> None:
     parser.add_argument("--points", choices=["uniform", "rays"], nargs="+", default=["rays", "uniform"])
     parser.add_argument("--rep-ms", type=int, default=60)
     args = parser.parse_args()
-    cfg = HashGridConfig(levels=16, features_per_level=2, log2_table_size=19, base_resolution=16, finest_resolution=2048)
+    cfg = bench.WORKLOAD
     props = torch.cuda.get_device_properties(0)
     result: dict = {"date": time.strftime("%Y-%m-%d"), "gpu": props.name, "torch": torch.__version__,
                     "triton": __import__("triton").__version__, "command": " ".join(sys.argv),

@@ -44,6 +44,9 @@ Encode = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 POINTS = "uniform"  # or "rays" (--points)
+# issue 8's workload: 16 levels x 2 features, 2^19 rows per level, resolutions 16 to 2048
+WORKLOAD = HashGridConfig(levels=16, features_per_level=2, log2_table_size=19, base_resolution=16,
+                          finest_resolution=2048)
 RAY_SAMPLES, RAY_STEP = 64, 3**0.5 / 1024
 
 
@@ -442,7 +445,7 @@ def main() -> None:
     args = parser.parse_args()
     global POINTS
     POINTS = args.points
-    cfg = HashGridConfig(levels=16, features_per_level=2, log2_table_size=19, base_resolution=16, finest_resolution=2048)
+    cfg = WORKLOAD
     n = args.samples
     peer: dict = {}
     thread = threading.Thread(target=build_peer, args=(args.peer, peer, args.save_peer), daemon=True) if args.peer else None

@@ -22,7 +22,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import encoding_bench as bench  # the same workload and inputs
 
 from meshcast.fields import hashgrid_triton as fast
-from meshcast.fields.config import HashGridConfig
 
 
 def backward_launch(inp: dict, scatter: str):
@@ -110,7 +109,7 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--rep-ms", type=int, default=40)
     args = parser.parse_args()
-    cfg = HashGridConfig(levels=16, features_per_level=2, log2_table_size=19, base_resolution=16, finest_resolution=2048)
+    cfg = bench.WORKLOAD
     t0 = time.time()
     rows: list[dict] = []
     host: list[dict] = []
