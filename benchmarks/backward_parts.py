@@ -38,10 +38,11 @@ def graph_ms(fn: Callable[[], object], rep_ms: int) -> float:
     return ms
 
 
-def reductions(x: torch.Tensor, levels: reference.Levels, block: int) -> list[dict]:
+def reductions(x: torch.Tensor, levels: reference.Levels, block: int, chunk: int) -> list[dict]:
     """Per level: samples that end a run (the next sample of the block lies in another cell) and
     the vector reductions they issue (one per x-neighbour pair of rows that share an aligned
-    16-byte pair, else two), as ``_encode_bwd`` with RUNS and RED 2 makes them."""
+    16-byte pair, else two), as ``_encode_bwd`` with RUNS and RED 2 makes them; and those of
+    ``scatter="walk"`` (a corner is added where the next sample of the chunk does not share it)."""
     n = x.shape[0]
     out = []
     for lv in range(levels.scale.shape[0]):
@@ -50,15 +51,23 @@ def reductions(x: torch.Tensor, levels: reference.Levels, block: int) -> list[di
         last = torch.ones(n, dtype=torch.bool, device=x.device)
         last[:-1] = ~(cell[1:] == cell[:-1]).all(1)
         last[block - 1::block] = True
-        count = 0
+        step = torch.full_like(cell, 2)  # how far the next sample of the chunk moved; 2: none
+        step[:-1] = cell[1:] - cell[:-1]
+        step[chunk - 1::chunk] = 2
+        count = walk = 0
         for cy in (0, 1):
             for cz in (0, 1):
                 offset = torch.tensor([[0, cy, cz], [1, cy, cz]], device=x.device)
                 keys = reference.corner_indices((cell[:, None, :] + offset)[:, None], one)[:, 0]
                 merged = (keys[:, 0] >> 1) == (keys[:, 1] >> 1)
                 count += int(torch.where(merged, 1, 2)[last].sum())
+                # a corner stays one of the next cell's where offset - step is 0 or 1 on every axis
+                added = [~(((offset[k] - step) >= 0) & ((offset[k] - step) <= 1)).all(1) for k in (0, 1)]
+                walk += int((torch.where(merged, 1, 2) * (added[0] & added[1])).sum()
+                            + (added[0] ^ added[1]).sum())
         out.append({"level": lv, "resolution": int(one.resolution[0]), "hashed": bool(one.hashed[0]),
-                    "run_ends_per_sample": float(last.float().mean()), "reductions_per_sample": count / n})
+                    "run_ends_per_sample": float(last.float().mean()), "reductions_per_sample": count / n,
+                    "walk_reductions_per_sample": walk / n})
     return out
 
 
@@ -87,14 +96,15 @@ def replication_check(inp: dict) -> list[dict]:
     return rows
 
 
-def measure(points: str, cfg: HashGridConfig, rep_ms: int, check: bool) -> dict:
+def measure(points: str, cfg: HashGridConfig, rep_ms: int, check: bool, sweep: bool = False) -> dict:
     """The whole backward, then each level group alone, on one kind of points."""
     bench.POINTS = points
     inp = bench.make_inputs(cfg, 2**18, torch.float32, seed=1)
     x, table, gout, levels = inp["x"], inp["table"], inp["gout"], inp["levels"]
     leaf = table.detach().requires_grad_(True)
     part: dict = {"replication": replication_check(inp) if check else [],
-                  "levels": reductions(x, levels, fast.BACKWARD_LAUNCH["block"]), "groups": []}
+                  "levels": reductions(x, levels, fast.BACKWARD_LAUNCH["block"], fast.WALK_LAUNCH["chunk"]),
+                  "groups": []}
     part["whole"] = {
         "memset_ms": graph_ms(lambda: torch.zeros(table.shape, device="cuda"), rep_ms),
         "forward_ms": graph_ms(lambda: fast.encode_forward(x, table, levels), rep_ms),
@@ -103,6 +113,10 @@ def measure(points: str, cfg: HashGridConfig, rep_ms: int, check: bool) -> dict:
         "step_ms": graph_ms(lambda: torch.autograd.grad(
             fast.hash_encode(x, leaf, levels), [leaf], gout), rep_ms),
         "backward_ms": graph_ms(lambda: fast.encode_backward(x, table, levels, gout, x_grad=False), rep_ms),
+        "backward_walk_ms": graph_ms(lambda: fast.encode_backward(x, table, levels, gout, x_grad=False,
+                                                                  scatter="walk"), rep_ms),
+        "step_walk_ms": graph_ms(lambda: torch.autograd.grad(
+            fast.hash_encode(x, leaf, levels, "walk"), [leaf], gout), rep_ms),
     }
     fast.ZERO_IN_FORWARD = False  # a memset before the backward instead
     part["whole"]["step_memset_ms"] = graph_ms(lambda: torch.autograd.grad(
@@ -116,7 +130,8 @@ def measure(points: str, cfg: HashGridConfig, rep_ms: int, check: bool) -> dict:
         go = gout[:, g * GROUP * 2:(g + 1) * GROUP * 2].contiguous()
         per_level = part["levels"][g * GROUP:(g + 1) * GROUP]
         row: dict = {"group": g, "levels": [r["level"] for r in per_level],
-                     "reductions": sum(r["reductions_per_sample"] for r in per_level) * x.shape[0]}
+                     "reductions": sum(r["reductions_per_sample"] for r in per_level) * x.shape[0],
+                     "walk_reductions": sum(r["walk_reductions_per_sample"] for r in per_level) * x.shape[0]}
         row["memset_ms"] = graph_ms(lambda tab=tab: torch.zeros(tab.shape, device="cuda"), rep_ms)
         row["forward_ms"] = graph_ms(lambda tab=tab, sub=sub: fast.encode_forward(x, tab, sub), rep_ms)
         for transposed in (True, False):
@@ -126,9 +141,32 @@ def measure(points: str, cfg: HashGridConfig, rep_ms: int, check: bool) -> dict:
                     lambda tab=tab, sub=sub, go=go, scatter=scatter: fast.encode_backward(
                         x, tab, sub, go, x_grad=False, scatter=scatter), rep_ms)
         fast.BACKWARD_LAUNCH["transposed"] = before
+        row["backward_walk_ms"] = graph_ms(lambda tab=tab, sub=sub, go=go: fast.encode_backward(
+            x, tab, sub, go, x_grad=False, scatter="walk"), rep_ms)
         part["groups"].append(row)
         print(points, "group", json.dumps(row), flush=True)
+    if sweep:
+        part["walk_sweep"] = walk_sweep(inp, rep_ms)
     return part
+
+
+def walk_sweep(inp: dict, rep_ms: int) -> list[dict]:
+    """The whole backward with scatter="walk" at other launch settings (checked, then timed)."""
+    x, table, gout, levels = inp["x"], inp["table"], inp["gout"], inp["levels"]
+    _, expected = fast.encode_backward(x, table, levels, gout, x_grad=False, scatter="atomic")
+    before = dict(fast.WALK_LAUNCH)
+    rows = []
+    for chunk, chunks, group, warps in ((16, 8, 4, 1), (8, 8, 4, 1), (32, 8, 4, 1), (16, 16, 4, 2),
+                                        (16, 32, 4, 4), (16, 16, 2, 1), (8, 16, 2, 1), (32, 16, 2, 1),
+                                        (16, 8, 8, 2), (64, 8, 4, 1)):
+        fast.WALK_LAUNCH.update(chunk=chunk, chunks=chunks, levels=group, num_warps=warps)
+        _, got = fast.encode_backward(x, table, levels, gout, x_grad=False, scatter="walk")
+        rows.append({**fast.WALK_LAUNCH, "rel_err": float((got - expected).norm() / expected.norm()),
+                     "backward_ms": graph_ms(lambda: fast.encode_backward(
+                         x, table, levels, gout, x_grad=False, scatter="walk"), rep_ms)})
+        print("walk", json.dumps(rows[-1]), flush=True)
+    fast.WALK_LAUNCH.update(before)
+    return rows
 
 
 def main() -> None:
@@ -136,6 +174,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, required=True)
     parser.add_argument("--points", choices=["uniform", "rays"], nargs="+", default=["rays", "uniform"])
     parser.add_argument("--rep-ms", type=int, default=60)
+    parser.add_argument("--walk-sweep", action="store_true", help="time scatter='walk' at other launch settings")
     args = parser.parse_args()
     cfg = bench.WORKLOAD
     props = torch.cuda.get_device_properties(0)
@@ -143,14 +182,18 @@ def main() -> None:
                     "triton": __import__("triton").__version__, "command": " ".join(sys.argv),
                     "backward_launch": dict(fast.BACKWARD_LAUNCH), "points": {}}
     for points in args.points:
-        result["points"][points] = measure(points, cfg, args.rep_ms, check=points == args.points[0])
+        result["points"][points] = measure(points, cfg, args.rep_ms, check=points == args.points[0],
+                                          sweep=args.walk_sweep)
     args.json.write_text(json.dumps(result, indent=1))
     for points, part in result["points"].items():
         print(f"\n{points}: whole", "  ".join(f"{k} {v:.4f}" for k, v in part["whole"].items()))
         keys = [k for k in part["groups"][0] if k.endswith("_ms")]
-        print("group  reductions  " + "  ".join(k.replace("backward_", "").replace("_ms", "") for k in keys))
+        print("group  reductions  walk  " + "  ".join(k.replace("backward_", "").replace("_ms", "") for k in keys))
         for row in part["groups"]:
-            print(f"{row['group']:5d}  {row['reductions']:.3e}  " + "  ".join(f"{row[k]:.4f}" for k in keys))
+            print(f"{row['group']:5d}  {row['reductions']:.3e}  {row['walk_reductions']:.3e}  "
+                  + "  ".join(f"{row[k]:.4f}" for k in keys))
+        for row in part.get("walk_sweep", []):
+            print("walk", json.dumps(row))
 
 
 if __name__ == "__main__":

@@ -97,7 +97,7 @@ def test_linear_table_interpolates_exactly(fast):
     torch.testing.assert_close(fast.hash_encode(x, table, lv), x * 2 + 0.5)
 
 
-@pytest.mark.parametrize("scatter", ["atomic", "sort", "runs"])
+@pytest.mark.parametrize("scatter", ["atomic", "sort", "runs", "walk"])
 def test_float32_forward_and_gradients_match_reference(fast, scatter):
     torch.manual_seed(1)
     lv, table = grid_setup(levels=5, log2=10, base=4, finest=64)
@@ -221,8 +221,39 @@ def test_runs_of_samples_along_rays_sum_before_adding(fast, features, block):
     assert_rel(gx, ref_gx, 1e-5)
 
 
+@pytest.mark.parametrize("chunk, chunks, group", [(16, 8, 4), (5, 4, 2), (1, 32, 4)])
+def test_walk_carries_shared_corners_to_the_next_sample(fast, monkeypatch, chunk, chunks, group):
+    """scatter="walk": consecutive samples hand on the sums of the corners they share (same
+    cell, or cells that share a face, edge or vertex: fine levels along rays, with steps of
+    about a cell), across chunk ends, level groups that do not divide the levels, points that
+    jump about, and a batch that ends inside a chunk. Each row gets each sample's gradient once."""
+    torch.manual_seed(12)
+    lv, table = grid_setup(levels=5, features=2, log2=10, base=4, finest=64)
+    gen = torch.Generator().manual_seed(13)
+    start = 0.1 + 0.8 * torch.rand(6, 1, 3, generator=gen)
+    d = torch.nn.functional.normalize(torch.randn(6, 1, 3, generator=gen), dim=-1)
+    steps = torch.tensor([0.004, 0.01, 0.02, 0.03, 0.05, 0.004]).view(-1, 1, 1)  # 1/4 to 3 cells
+    rays = (start + d * torch.arange(17).view(1, -1, 1) * steps).reshape(-1, 3).clamp(0, 1)
+    x = torch.cat([rays, points(10, lv, seed=14), rays[:7].flip(0)])
+    gout = torch.randn(x.shape[0], 10)
+    _, ref_gx, ref_gt = encode_and_grads(lambda p, t: reference.hash_encode(p, t, lv), x, table, gout)
+    monkeypatch.setitem(fast.WALK_LAUNCH, "chunk", chunk)
+    monkeypatch.setitem(fast.WALK_LAUNCH, "chunks", chunks)
+    for x_grad in (False, True):
+        gx, gt = fast.encode_backward(x, table, lv, gout, x_grad=x_grad, scatter="walk",
+                                      levels_per_program=group)
+        assert_rel(gt, ref_gt, 1e-6)
+        if x_grad:
+            assert_rel(gx, ref_gx, 1e-5)
+    _, gt = fast.encode_backward(x, table, lv, gout, x_grad=False, table_grad=True, scatter="walk")
+    assert_rel(gt, ref_gt, 1e-6)
+    gx, gt = fast.encode_backward(x, table, lv, gout, x_grad=True, table_grad=False, scatter="walk")
+    assert gt is None
+    assert_rel(gx, ref_gx, 1e-5)
+
+
 @pytest.mark.parametrize("features", [2, 3])
-@pytest.mark.parametrize("scatter", ["runs", "atomic", "sort"])
+@pytest.mark.parametrize("scatter", ["runs", "atomic", "sort", "walk"])
 def test_backward_tile_layouts_match_reference(fast, monkeypatch, features, scatter):
     """The backward on [levels, samples] tiles (``BACKWARD_LAUNCH["transposed"]``, samples along a
     warp's lanes) and on [samples, levels] tiles: the reference's gradients, for samples along
@@ -341,7 +372,7 @@ for dtype, tol, pair_rows, transposed in ((torch.float32, 1e-5, False, False), (
                                           (torch.float16, 1e-3, True, False), (torch.float16, 1e-3, True, True)):
     fast.FORWARD_LAUNCH["pair_rows"] = pair_rows  # both forward tile layouts
     fast.BACKWARD_LAUNCH["transposed"] = transposed  # both backward tile layouts
-    for scatter in ("atomic", "atomic_v2", "atomic_scalar", "sort", "runs"):
+    for scatter in ("atomic", "atomic_v2", "atomic_scalar", "sort", "runs", "walk"):
         table = torch.randn(6, 2**14, 2, device="cuda").to(dtype)
         uniform = torch.rand(5000, 3, device="cuda")
         # 50 rays of 100 samples: consecutive samples share cells, the case "runs" merges

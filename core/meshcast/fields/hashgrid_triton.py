@@ -68,7 +68,7 @@ import torch
 
 from meshcast.fields import hashgrid as reference
 
-Scatter = Literal["atomic", "atomic_v2", "atomic_scalar", "sort", "runs"]
+Scatter = Literal["atomic", "atomic_v2", "atomic_scalar", "sort", "runs", "walk"]
 DEFAULT_SCATTER: Scatter = "runs"  # what hash_encode uses unless told (benchmarks switch it)
 _TRITON = importlib.util.find_spec("triton") is not None
 
@@ -524,6 +524,13 @@ if _TRITON:
         return g0 * w0, g1 * w0, g0 * w1, g1 * w1
 
     @triton.jit
+    def _pair_grads2(g0, g1, wx0, wx1, wy, wz):
+        """``_pair_grads`` with both x weight factors given: (g0, g1) * w of two x-neighbours."""
+        w0 = wx0 * wy * wz
+        w1 = wx1 * wy * wz
+        return g0 * w0, g1 * w0, g0 * w1, g1 * w1
+
+    @triton.jit
     def _add_runs16(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, fa,
                     b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, fb):
         """Segmented sums of 16 values at once; ``fb`` 1.0 where the right operand starts a run.
@@ -562,6 +569,177 @@ if _TRITON:
         last = (key != nxt) | (tl.arange(0, BLOCK) == BLOCK - 1)
         tl.atomic_add(gtable_ptr + key[:, None] * F + fv[None, :], sums, mask=m2 & last[:, None], sem="relaxed")
 
+    @triton.jit
+    def _parity_axis(i, j, f, new):
+        """One axis of a step from cell i to cell j (``new``: j is a sample): for the grid vertices of
+        even and of odd coordinate among the cell's two, whether the vertex stays the same, and
+        the new sample's trilinear weight factor for it (f: its fraction in cell j)."""
+        odd_i = i & 1
+        odd_j = j & 1
+        keep0 = new & (i + odd_i == j + odd_j)
+        keep1 = new & (i + 1 - odd_i == j + 1 - odd_j)
+        w0 = tl.where(odd_j == 1, f, 1.0 - f)
+        w1 = tl.where(odd_j == 1, 1.0 - f, f)
+        return keep0, keep1, w0, w1, j + odd_j, j + 1 - odd_j
+
+    @triton.jit
+    def _keep2(a0, a1, b0, b1, keep_a, keep_b):
+        """Two features of two slots: kept where their vertex stays, else zero (added already)."""
+        return (tl.where(keep_a, a0, 0.0), tl.where(keep_a, a1, 0.0),
+                tl.where(keep_b, b0, 0.0), tl.where(keep_b, b1, 0.0))
+
+    @triton.jit
+    def _red_pair_on(gtable_ptr, key0, key1, a0, a1, b0, b1, on0, on1, RED: tl.constexpr):
+        """Rows key0 += (a0, a1) where on0 and key1 += (b0, b1) where on1 (two features, float32):
+        RED 2: one 16-byte reduction where both are on and the rows share an aligned pair, else
+        8-byte ones; RED 1: 8-byte reductions; RED 0: per-element atomics."""
+        if RED == 2:
+            both = on0 & on1 & ((key0 >> 1) == (key1 >> 1))
+            low_first = (key0 & 1) == 0
+            v0 = tl.where(low_first, a0, b0)
+            v1 = tl.where(low_first, a1, b1)
+            v2 = tl.where(low_first, b0, a0)
+            v3 = tl.where(low_first, b1, a1)
+            base = (gtable_ptr + (key0 - (key0 & 1)) * 2).to(tl.int64)
+            return tl.inline_asm_elementwise(
+                "{ .reg .pred m, s, t; setp.ne.b32 m, $12, 0; setp.ne.b32 s, $13, 0;"
+                " setp.ne.b32 t, $14, 0;"
+                " @m red.relaxed.gpu.global.add.v4.f32 [$1], {$4, $5, $6, $7};"
+                " @s red.relaxed.gpu.global.add.v2.f32 [$2], {$8, $9};"
+                " @t red.relaxed.gpu.global.add.v2.f32 [$3], {$10, $11}; }"
+                " mov.b32 $0, 0;",
+                "=r,l,l,l,f,f,f,f,f,f,f,f,r,r,r",
+                [base, (gtable_ptr + key0 * 2).to(tl.int64), (gtable_ptr + key1 * 2).to(tl.int64),
+                 v0, v1, v2, v3, a0, a1, b0, b1, both.to(tl.int32), (on0 & ~both).to(tl.int32),
+                 (on1 & ~both).to(tl.int32)],
+                dtype=tl.int32, is_pure=False, pack=1)
+        elif RED == 1:
+            _red_add_v2(gtable_ptr + key0 * 2, a0, a1, on0)
+            _red_add_v2(gtable_ptr + key1 * 2, b0, b1, on1)
+        else:
+            tl.atomic_add(gtable_ptr + key0 * 2, a0, mask=on0, sem="relaxed")
+            tl.atomic_add(gtable_ptr + key0 * 2 + 1, a1, mask=on0, sem="relaxed")
+            tl.atomic_add(gtable_ptr + key1 * 2, b0, mask=on1, sem="relaxed")
+            tl.atomic_add(gtable_ptr + key1 * 2 + 1, b1, mask=on1, sem="relaxed")
+
+    @triton.jit
+    def _encode_bwd_walk(x_ptr, table_ptr, level_ptr, scale_ptr, gout_ptr, gtable_ptr, gx_ptr, N, T,
+                         L: tl.constexpr, LG: tl.constexpr, ELEM: tl.constexpr, POW2: tl.constexpr,
+                         BIG: tl.constexpr, CHUNK: tl.constexpr, CHUNKS: tl.constexpr,
+                         TABLE_GRAD: tl.constexpr, X_GRAD: tl.constexpr, RED: tl.constexpr,
+                         EVICT: tl.constexpr):
+        """The two-feature backward as a walk (``scatter="walk"``): each thread takes CHUNK
+        consecutive samples at one level and keeps the table-gradient sums of its current cell's
+        8 corners in registers. From one sample to the next, a corner that is also a corner of
+        the next sample's cell (the same cell, or a neighbour sharing a face, an edge or a vertex:
+        samples along a ray at fine levels) carries its sum on; only the others are added into the
+        table. Every sample's gradient reaches each of its 8 rows exactly once, in whatever order
+        the samples come; samples along rays need about a quarter fewer reductions than with the
+        runs of whole cells (``"runs"``). Tiles are [CHUNKS, LG]: the levels of a sample on
+        neighbouring lanes, so its d out words are one 32-byte sector."""
+        chunk = tl.program_id(0) * CHUNKS + tl.arange(0, CHUNKS)
+        lv = tl.program_id(1) * LG + tl.arange(0, LG)
+        scale = tl.load(scale_ptr + lv, mask=lv < L, other=1.0)
+        stride = tl.load(level_ptr + lv * 3, mask=lv < L, other=2)[None, :]
+        size = tl.load(level_ptr + lv * 3 + 1, mask=lv < L, other=8)[None, :]
+        hashed = (tl.load(level_ptr + lv * 3 + 2, mask=lv < L, other=0) != 0)[None, :]
+        if BIG:
+            base = lv.to(tl.int64)[None, :] * T
+        else:
+            base = (lv * T)[None, :]
+        zero = tl.zeros([CHUNKS, LG], dtype=tl.float32)
+        izero = tl.zeros([CHUNKS, LG], dtype=tl.int32)
+        a0, a1, a2, a3, a4, a5, a6, a7 = zero, zero, zero, zero, zero, zero, zero, zero
+        a8, a9, a10, a11, a12, a13, a14, a15 = zero, zero, zero, zero, zero, zero, zero, zero
+        k0 = base + izero
+        k1, k2, k3, k4, k5, k6, k7 = k0, k0, k0, k0, k0, k0, k0
+        ix, iy, iz = izero, izero, izero
+        live = izero != 0
+        for j in range(CHUNK):
+            n = chunk * CHUNK + j
+            nmask = n < N
+            new = nmask[:, None] & (lv < L)[None, :]
+            jx, fx = _cell(x_ptr, n, nmask, scale, 0, EVICT)
+            jy, fy = _cell(x_ptr, n, nmask, scale, 1, EVICT)
+            jz, fz = _cell(x_ptr, n, nmask, scale, 2, EVICT)
+            g0, g1 = _unpack2(tl.load(gout_ptr + n[:, None] * L + lv[None, :], mask=new, other=0,
+                                      eviction_policy=EVICT), ELEM)
+            # slots by vertex parity: 4 * (2 * py + pz) + 2 * px + feature. A vertex shared by
+            # the previous and the new cell has the same parity in both: its sums stay put
+            x0, x1, wx0, wx1, vx0, vx1 = _parity_axis(ix, jx, fx, new)
+            y0, y1, wy0, wy1, vy0, vy1 = _parity_axis(iy, jy, fy, new)
+            z0, z1, wz0, wz1, vz0, vz1 = _parity_axis(iz, jz, fz, new)
+            if TABLE_GRAD:  # add the sums of vertices the new cell does not have, keep the rest
+                yz = y0 & z0
+                _red_pair_on(gtable_ptr, k0, k1, a0, a1, a2, a3, live & ~(x0 & yz), live & ~(x1 & yz), RED)
+                a0, a1, a2, a3 = _keep2(a0, a1, a2, a3, x0 & yz, x1 & yz)
+                yz = y0 & z1
+                _red_pair_on(gtable_ptr, k2, k3, a4, a5, a6, a7, live & ~(x0 & yz), live & ~(x1 & yz), RED)
+                a4, a5, a6, a7 = _keep2(a4, a5, a6, a7, x0 & yz, x1 & yz)
+                yz = y1 & z0
+                _red_pair_on(gtable_ptr, k4, k5, a8, a9, a10, a11, live & ~(x0 & yz), live & ~(x1 & yz), RED)
+                a8, a9, a10, a11 = _keep2(a8, a9, a10, a11, x0 & yz, x1 & yz)
+                yz = y1 & z1
+                _red_pair_on(gtable_ptr, k6, k7, a12, a13, a14, a15, live & ~(x0 & yz),
+                             live & ~(x1 & yz), RED)
+                a12, a13, a14, a15 = _keep2(a12, a13, a14, a15, x0 & yz, x1 & yz)
+                s0, s1, s2, s3 = _pair_grads2(g0, g1, wx0, wx1, wy0, wz0)
+                s4, s5, s6, s7 = _pair_grads2(g0, g1, wx0, wx1, wy0, wz1)
+                s8, s9, s10, s11 = _pair_grads2(g0, g1, wx0, wx1, wy1, wz0)
+                s12, s13, s14, s15 = _pair_grads2(g0, g1, wx0, wx1, wy1, wz1)
+                a0, a1, a2, a3 = a0 + s0, a1 + s1, a2 + s2, a3 + s3
+                a4, a5, a6, a7 = a4 + s4, a5 + s5, a6 + s6, a7 + s7
+                a8, a9, a10, a11 = a8 + s8, a9 + s9, a10 + s10, a11 + s11
+                a12, a13, a14, a15 = a12 + s12, a13 + s13, a14 + s14, a15 + s15
+            k0 = base + _level_rows(vx0, vy0, vz0, stride, size, hashed, T, POW2)
+            k1 = base + _level_rows(vx1, vy0, vz0, stride, size, hashed, T, POW2)
+            k2 = base + _level_rows(vx0, vy0, vz1, stride, size, hashed, T, POW2)
+            k3 = base + _level_rows(vx1, vy0, vz1, stride, size, hashed, T, POW2)
+            k4 = base + _level_rows(vx0, vy1, vz0, stride, size, hashed, T, POW2)
+            k5 = base + _level_rows(vx1, vy1, vz0, stride, size, hashed, T, POW2)
+            k6 = base + _level_rows(vx0, vy1, vz1, stride, size, hashed, T, POW2)
+            k7 = base + _level_rows(vx1, vy1, vz1, stride, size, hashed, T, POW2)
+            if X_GRAD:  # as in _encode_bwd, with the corners of the cell in parity order
+                ox = (jx & 1) == 1
+                gpx = zero
+                gpy = zero
+                gpz = zero
+                for c in tl.static_range(4):
+                    cy = (c >> 1) & 1
+                    cz = c & 1
+                    if c == 0:
+                        key0, key1 = k0, k1
+                    elif c == 1:
+                        key0, key1 = k2, k3
+                    elif c == 2:
+                        key0, key1 = k4, k5
+                    else:
+                        key0, key1 = k6, k7
+                    wy = wy1 if cy else wy0
+                    wz = wz1 if cz else wz0
+                    # the corner of offset 1 along an axis is the odd vertex where the cell is even
+                    sy = tl.where(((jy & 1) == 1) ^ (cy == 1), 1.0, -1.0)
+                    sz = tl.where(((jz & 1) == 1) ^ (cz == 1), 1.0, -1.0)
+                    p0 = _corner_dot(table_ptr, key0, g0, g1, 0, new, 2, 2, ELEM)
+                    p1 = _corner_dot(table_ptr, key1, g0, g1, 0, new, 2, 2, ELEM)
+                    d0 = tl.where(ox, p1, p0)  # offset 0 along x
+                    d1 = tl.where(ox, p0, p1)
+                    dxv = d0 * (1.0 - fx) + d1 * fx
+                    gpx += (d1 - d0) * (wy * wz)
+                    gpy += dxv * (sy * wz)
+                    gpz += dxv * (sz * wy)
+                s = scale[None, :]
+                gxo = gx_ptr + (tl.program_id(1) * N + n) * 3
+                tl.store(gxo + 0, tl.sum(gpx * s, axis=1), mask=nmask)
+                tl.store(gxo + 1, tl.sum(gpy * s, axis=1), mask=nmask)
+                tl.store(gxo + 2, tl.sum(gpz * s, axis=1), mask=nmask)
+            ix, iy, iz = jx, jy, jz
+            live = new
+        if TABLE_GRAD:  # the last cell's sums
+            _red_pair_on(gtable_ptr, k0, k1, a0, a1, a2, a3, live, live, RED)
+            _red_pair_on(gtable_ptr, k2, k3, a4, a5, a6, a7, live, live, RED)
+            _red_pair_on(gtable_ptr, k4, k5, a8, a9, a10, a11, live, live, RED)
+            _red_pair_on(gtable_ptr, k6, k7, a12, a13, a14, a15, live, live, RED)
 
 def _pow2(n: int) -> int:
     return 1 << max(0, (n - 1).bit_length())
@@ -627,7 +805,7 @@ def _reduction_kind(scatter: Scatter, device: torch.device, features: int) -> in
     """RED of ``_encode_bwd``: 0 per-element atomics, 1 one 8-byte vector reduction per corner
     ("atomic_v2"), 2 x-neighbours merged into 16-byte reductions where they can be ("atomic", and
     "runs" after its in-block sums)."""
-    if scatter in ("atomic", "atomic_v2", "runs") and _vector_red_ok(device, features):
+    if scatter in ("atomic", "atomic_v2", "runs", "walk") and _vector_red_ok(device, features):
         return 1 if scatter == "atomic_v2" else 2
     return 0
 
@@ -637,6 +815,8 @@ def _reduction_kind(scatter: Scatter, device: torch.device, features: int) -> in
 # so that cell fractions round exactly like the reference's (x * N, then minus floor).
 FORWARD_LAUNCH = {"block": 32, "levels": 4, "num_warps": 4, "evict": "", "pair_rows": True}
 BACKWARD_LAUNCH = {"block": 32, "levels": 4, "num_warps": 2, "evict": "", "transposed": True}
+# scatter="walk": consecutive samples per thread (chunk), threads along samples (chunks) x levels
+WALK_LAUNCH = {"chunk": 16, "chunks": 8, "levels": 4, "num_warps": 1}
 
 
 def backward_warps(block: int, levels_per_program: int, num_warps: int) -> int:
@@ -712,14 +892,28 @@ def encode_backward(x: torch.Tensor, table: torch.Tensor, levels: reference.Leve
     if sort:
         keys = torch.empty(n_levels * 8 * n, device=x.device, dtype=torch.int64 if meta["BIG"] else torch.int32)
         vals = torch.empty(n_levels * 8 * n, features, device=x.device, dtype=torch.float32)
-    if n and (table_grad or x_grad):
+    if n and (table_grad or x_grad) and scatter == "walk" and meta["PACK"] == 2:
+        dummy = table
+        chunk, chunks = WALK_LAUNCH["chunk"], WALK_LAUNCH["chunks"]
+        meta["LG"] = min(_pow2(n_levels), levels_per_program or WALK_LAUNCH["levels"])
+        gx = torch.empty(triton.cdiv(n_levels, meta["LG"]), n, 3, device=x.device,
+                         dtype=torch.float32) if x_grad else None
+        _encode_bwd_walk[(triton.cdiv(n, chunk * chunks), triton.cdiv(n_levels, meta["LG"]))](
+            x, _words(table, meta), ints, scale, _words(grad_out, meta),
+            gtable if gtable is not None else dummy, gx if gx is not None else dummy, n, size,
+            L=meta["L"], LG=meta["LG"], ELEM=meta["ELEM"], POW2=meta["POW2"], BIG=meta["BIG"],
+            CHUNK=chunk, CHUNKS=chunks, TABLE_GRAD=table_grad, X_GRAD=x_grad,
+            RED=_reduction_kind(scatter, x.device, features),
+            num_warps=max(1, min(num_warps or WALK_LAUNCH["num_warps"], chunks * meta["LG"] // 32)),
+            EVICT=BACKWARD_LAUNCH["evict"], enable_fp_fusion=False)
+    elif n and (table_grad or x_grad):
         dummy = table
         _encode_bwd[grid](
             x, _words(table, meta), ints, scale, _words(grad_out, meta),
             gtable if gtable is not None else dummy, gx if gx is not None else dummy,
             keys if keys is not None else dummy, _words(vals, meta) if vals is not None else dummy,
             n, size, BLOCK=block, TABLE_GRAD=table_grad, SORT=sort, X_GRAD=x_grad,
-            RED=_reduction_kind(scatter, x.device, features), RUNS=table_grad and scatter == "runs",
+            RED=_reduction_kind(scatter, x.device, features), RUNS=table_grad and scatter in ("runs", "walk"),
             num_warps=backward_warps(block, meta["LG"], num_warps or BACKWARD_LAUNCH["num_warps"]),
             EVICT=BACKWARD_LAUNCH["evict"],
             TR=bool(BACKWARD_LAUNCH["transposed"]), enable_fp_fusion=False, **meta)
