@@ -623,11 +623,112 @@ if _TRITON:
             tl.atomic_add(gtable_ptr + key1 * 2 + 1, b1, mask=on1, sem="relaxed")
 
     @triton.jit
+    def _walk_setup(level_ptr, scale_ptr, T, L: tl.constexpr, LG: tl.constexpr, BIG: tl.constexpr,
+                    CHUNKS: tl.constexpr, GROUP0, SWAP: tl.constexpr):
+        """A walk program's chunks ([CHUNKS]), level group (from GROUP0 on), levels ([LG]) and their
+        constants: scale [LG]; vertices per axis, rows, hashed and the level's first row, [1, LG].
+        Grid (chunk blocks, level groups), or the other way round (SWAP)."""
+        block = tl.program_id(1) if SWAP else tl.program_id(0)
+        group = GROUP0 + (tl.program_id(0) if SWAP else tl.program_id(1))
+        chunk = block * CHUNKS + tl.arange(0, CHUNKS)
+        lv = group * LG + tl.arange(0, LG)
+        scale = tl.load(scale_ptr + lv, mask=lv < L, other=1.0)
+        stride = tl.load(level_ptr + lv * 3, mask=lv < L, other=2)[None, :]
+        size = tl.load(level_ptr + lv * 3 + 1, mask=lv < L, other=8)[None, :]
+        hashed = (tl.load(level_ptr + lv * 3 + 2, mask=lv < L, other=0) != 0)[None, :]
+        if BIG:
+            base = lv.to(tl.int64)[None, :] * T
+        else:
+            base = (lv * T)[None, :]
+        return chunk, group, lv, scale, stride, size, hashed, base
+
+    @triton.jit
+    def _walk_keys(base, vx0, vx1, vy0, vy1, vz0, vz1, stride, size, hashed, T, POW2: tl.constexpr):
+        """The 8 rows of a cell's vertices in parity-slot order (2 * py + pz pairs, px within)."""
+        k0 = base + _level_rows(vx0, vy0, vz0, stride, size, hashed, T, POW2)
+        k1 = base + _level_rows(vx1, vy0, vz0, stride, size, hashed, T, POW2)
+        k2 = base + _level_rows(vx0, vy0, vz1, stride, size, hashed, T, POW2)
+        k3 = base + _level_rows(vx1, vy0, vz1, stride, size, hashed, T, POW2)
+        k4 = base + _level_rows(vx0, vy1, vz0, stride, size, hashed, T, POW2)
+        k5 = base + _level_rows(vx1, vy1, vz0, stride, size, hashed, T, POW2)
+        k6 = base + _level_rows(vx0, vy1, vz1, stride, size, hashed, T, POW2)
+        k7 = base + _level_rows(vx1, vy1, vz1, stride, size, hashed, T, POW2)
+        return k0, k1, k2, k3, k4, k5, k6, k7
+
+    @triton.jit
+    def _walk_row(table_ptr, key, keep, new, v0, v1, ELEM: tl.constexpr):
+        """A slot's two features: kept where its vertex stays, else loaded (only there)."""
+        l0, l1 = _unpack2(tl.load(table_ptr + key, mask=new & ~keep, other=0), ELEM)
+        return tl.where(keep, v0, l0), tl.where(keep, v1, l1)
+
+    @triton.jit
+    def _encode_fwd_walk(x_ptr, table_ptr, level_ptr, scale_ptr, out_ptr, N, T, L: tl.constexpr,
+                         LG: tl.constexpr, ELEM: tl.constexpr, POW2: tl.constexpr, BIG: tl.constexpr,
+                         CHUNK: tl.constexpr, CHUNKS: tl.constexpr, EVICT: tl.constexpr,
+                         zero_ptr=None, zchunk=0, ZERO: tl.constexpr = False, ZBLOCK: tl.constexpr = 512,
+                         ALIGNED: tl.constexpr = False, F: tl.constexpr = 2):
+        """The two-feature forward as a walk (``FORWARD_LAUNCH["walk"]``): as in
+        ``_encode_bwd_walk``, each thread takes CHUNK consecutive samples at one level and keeps
+        its cell's 8 rows in registers, by vertex parity; from one sample to the next it loads
+        only the rows of vertices the previous cell did not have. ZERO as in ``_encode_fwd``."""
+        if ZERO:
+            _zero_share(zero_ptr, zchunk, T, L, LG, F, BIG, ZBLOCK, ALIGNED)
+        chunk, _group, lv, scale, stride, size, hashed, base = _walk_setup(
+            level_ptr, scale_ptr, T, L, LG, BIG, CHUNKS, 0, False)
+        zero = tl.zeros([CHUNKS, LG], dtype=tl.float32)
+        izero = tl.zeros([CHUNKS, LG], dtype=tl.int32)
+        v0, v1, v2, v3, v4, v5, v6, v7 = zero, zero, zero, zero, zero, zero, zero, zero
+        v8, v9, v10, v11, v12, v13, v14, v15 = zero, zero, zero, zero, zero, zero, zero, zero
+        ix, iy, iz = izero, izero, izero
+        for j in range(CHUNK):
+            n = chunk * CHUNK + j
+            nmask = n < N
+            new = nmask[:, None] & (lv < L)[None, :]
+            jx, fx = _cell(x_ptr, n, nmask, scale, 0, EVICT)
+            jy, fy = _cell(x_ptr, n, nmask, scale, 1, EVICT)
+            jz, fz = _cell(x_ptr, n, nmask, scale, 2, EVICT)
+            live = new & (j > 0)
+            x0, x1, wx0, wx1, vx0, vx1 = _parity_axis(ix, jx, fx, live)
+            y0, y1, wy0, wy1, vy0, vy1 = _parity_axis(iy, jy, fy, live)
+            z0, z1, wz0, wz1, vz0, vz1 = _parity_axis(iz, jz, fz, live)
+            k0, k1, k2, k3, k4, k5, k6, k7 = _walk_keys(base, vx0, vx1, vy0, vy1, vz0, vz1, stride, size,
+                                                        hashed, T, POW2)
+            v0, v1 = _walk_row(table_ptr, k0, x0 & y0 & z0, new, v0, v1, ELEM)
+            v2, v3 = _walk_row(table_ptr, k1, x1 & y0 & z0, new, v2, v3, ELEM)
+            v4, v5 = _walk_row(table_ptr, k2, x0 & y0 & z1, new, v4, v5, ELEM)
+            v6, v7 = _walk_row(table_ptr, k3, x1 & y0 & z1, new, v6, v7, ELEM)
+            v8, v9 = _walk_row(table_ptr, k4, x0 & y1 & z0, new, v8, v9, ELEM)
+            v10, v11 = _walk_row(table_ptr, k5, x1 & y1 & z0, new, v10, v11, ELEM)
+            v12, v13 = _walk_row(table_ptr, k6, x0 & y1 & z1, new, v12, v13, ELEM)
+            v14, v15 = _walk_row(table_ptr, k7, x1 & y1 & z1, new, v14, v15, ELEM)
+            acc0 = zero
+            acc1 = zero
+            w = wx0 * wy0 * wz0
+            acc0, acc1 = acc0 + v0 * w, acc1 + v1 * w
+            w = wx1 * wy0 * wz0
+            acc0, acc1 = acc0 + v2 * w, acc1 + v3 * w
+            w = wx0 * wy0 * wz1
+            acc0, acc1 = acc0 + v4 * w, acc1 + v5 * w
+            w = wx1 * wy0 * wz1
+            acc0, acc1 = acc0 + v6 * w, acc1 + v7 * w
+            w = wx0 * wy1 * wz0
+            acc0, acc1 = acc0 + v8 * w, acc1 + v9 * w
+            w = wx1 * wy1 * wz0
+            acc0, acc1 = acc0 + v10 * w, acc1 + v11 * w
+            w = wx0 * wy1 * wz1
+            acc0, acc1 = acc0 + v12 * w, acc1 + v13 * w
+            w = wx1 * wy1 * wz1
+            acc0, acc1 = acc0 + v14 * w, acc1 + v15 * w
+            tl.store(out_ptr + n[:, None] * L + lv[None, :], _pack2(acc0, acc1, ELEM), mask=new,
+                     eviction_policy=EVICT)
+            ix, iy, iz = jx, jy, jz
+
+    @triton.jit
     def _encode_bwd_walk(x_ptr, table_ptr, level_ptr, scale_ptr, gout_ptr, gtable_ptr, gx_ptr, N, T,
                          L: tl.constexpr, LG: tl.constexpr, ELEM: tl.constexpr, POW2: tl.constexpr,
                          BIG: tl.constexpr, CHUNK: tl.constexpr, CHUNKS: tl.constexpr,
                          TABLE_GRAD: tl.constexpr, X_GRAD: tl.constexpr, RED: tl.constexpr,
-                         EVICT: tl.constexpr):
+                         EVICT: tl.constexpr, GROUP0=0, SWAP: tl.constexpr = False):
         """The two-feature backward as a walk (``scatter="walk"``): each thread takes CHUNK
         consecutive samples at one level and keeps the table-gradient sums of its current cell's
         8 corners in registers. From one sample to the next, a corner that is also a corner of
@@ -637,16 +738,8 @@ if _TRITON:
         the samples come; samples along rays need about a quarter fewer reductions than with the
         runs of whole cells (``"runs"``). Tiles are [CHUNKS, LG]: the levels of a sample on
         neighbouring lanes, so its d out words are one 32-byte sector."""
-        chunk = tl.program_id(0) * CHUNKS + tl.arange(0, CHUNKS)
-        lv = tl.program_id(1) * LG + tl.arange(0, LG)
-        scale = tl.load(scale_ptr + lv, mask=lv < L, other=1.0)
-        stride = tl.load(level_ptr + lv * 3, mask=lv < L, other=2)[None, :]
-        size = tl.load(level_ptr + lv * 3 + 1, mask=lv < L, other=8)[None, :]
-        hashed = (tl.load(level_ptr + lv * 3 + 2, mask=lv < L, other=0) != 0)[None, :]
-        if BIG:
-            base = lv.to(tl.int64)[None, :] * T
-        else:
-            base = (lv * T)[None, :]
+        chunk, group, lv, scale, stride, size, hashed, base = _walk_setup(
+            level_ptr, scale_ptr, T, L, LG, BIG, CHUNKS, GROUP0, SWAP)
         zero = tl.zeros([CHUNKS, LG], dtype=tl.float32)
         izero = tl.zeros([CHUNKS, LG], dtype=tl.int32)
         a0, a1, a2, a3, a4, a5, a6, a7 = zero, zero, zero, zero, zero, zero, zero, zero
@@ -691,14 +784,8 @@ if _TRITON:
                 a4, a5, a6, a7 = a4 + s4, a5 + s5, a6 + s6, a7 + s7
                 a8, a9, a10, a11 = a8 + s8, a9 + s9, a10 + s10, a11 + s11
                 a12, a13, a14, a15 = a12 + s12, a13 + s13, a14 + s14, a15 + s15
-            k0 = base + _level_rows(vx0, vy0, vz0, stride, size, hashed, T, POW2)
-            k1 = base + _level_rows(vx1, vy0, vz0, stride, size, hashed, T, POW2)
-            k2 = base + _level_rows(vx0, vy0, vz1, stride, size, hashed, T, POW2)
-            k3 = base + _level_rows(vx1, vy0, vz1, stride, size, hashed, T, POW2)
-            k4 = base + _level_rows(vx0, vy1, vz0, stride, size, hashed, T, POW2)
-            k5 = base + _level_rows(vx1, vy1, vz0, stride, size, hashed, T, POW2)
-            k6 = base + _level_rows(vx0, vy1, vz1, stride, size, hashed, T, POW2)
-            k7 = base + _level_rows(vx1, vy1, vz1, stride, size, hashed, T, POW2)
+            k0, k1, k2, k3, k4, k5, k6, k7 = _walk_keys(base, vx0, vx1, vy0, vy1, vz0, vz1, stride, size,
+                                                        hashed, T, POW2)
             if X_GRAD:  # as in _encode_bwd, with the corners of the cell in parity order
                 ox = (jx & 1) == 1
                 gpx = zero
@@ -729,7 +816,7 @@ if _TRITON:
                     gpy += dxv * (sy * wz)
                     gpz += dxv * (sz * wy)
                 s = scale[None, :]
-                gxo = gx_ptr + (tl.program_id(1) * N + n) * 3
+                gxo = gx_ptr + (group * N + n) * 3
                 tl.store(gxo + 0, tl.sum(gpx * s, axis=1), mask=nmask)
                 tl.store(gxo + 1, tl.sum(gpy * s, axis=1), mask=nmask)
                 tl.store(gxo + 2, tl.sum(gpz * s, axis=1), mask=nmask)
@@ -813,10 +900,11 @@ def _reduction_kind(scatter: Scatter, device: torch.device, features: int) -> in
 # Samples and levels per program, warps, and the cache hint for streamed data (x, out, d out):
 # the fastest found on an H100 (benchmarks/RESULTS.md). Kernels compile without FMA contraction
 # so that cell fractions round exactly like the reference's (x * N, then minus floor).
-FORWARD_LAUNCH = {"block": 32, "levels": 4, "num_warps": 4, "evict": "", "pair_rows": True}
+FORWARD_LAUNCH = {"block": 32, "levels": 4, "num_warps": 4, "evict": "", "pair_rows": True,
+                  "walk": False, "walk_chunk": 16, "walk_chunks": 8}
 BACKWARD_LAUNCH = {"block": 32, "levels": 4, "num_warps": 2, "evict": "", "transposed": True}
 # scatter="walk": consecutive samples per thread (chunk), threads along samples (chunks) x levels
-WALK_LAUNCH = {"chunk": 16, "chunks": 8, "levels": 4, "num_warps": 1}
+WALK_LAUNCH = {"chunk": 16, "chunks": 8, "levels": 4, "num_warps": 1, "split": False, "swap": False}
 
 
 def backward_warps(block: int, levels_per_program: int, num_warps: int) -> int:
@@ -847,6 +935,9 @@ def encode_forward(x: torch.Tensor, table: torch.Tensor, levels: reference.Level
     block = block or FORWARD_LAUNCH["block"]
     meta["LG"] = min(_pow2(n_levels), levels_per_program or FORWARD_LAUNCH["levels"])
     zeroing: dict = {}
+    walk = FORWARD_LAUNCH["walk"] and meta["PACK"] == 2
+    if walk:
+        block = FORWARD_LAUNCH["walk_chunk"] * FORWARD_LAUNCH["walk_chunks"]
     if zero is not None:
         if zero.shape != table.shape or zero.dtype != torch.float32 or not zero.is_contiguous():
             raise ValueError(f"zero must be a contiguous float32 tensor of shape {tuple(table.shape)}")
@@ -855,7 +946,14 @@ def encode_forward(x: torch.Tensor, table: torch.Tensor, levels: reference.Level
         zchunk = triton.cdiv(triton.cdiv(meta["LG"] * size * features, programs), zblock) * zblock
         zeroing = {"zero_ptr": zero, "zchunk": zchunk, "ZERO": True, "ZBLOCK": zblock,
                    "ALIGNED": (size * features) % 16 == 0}
-    if n or zero is not None:
+    if walk and (n or zero is not None):
+        chunks = FORWARD_LAUNCH["walk_chunks"]
+        _encode_fwd_walk[_grid(max(n, 1), meta, block)](
+            x, _words(table, meta), ints, scale, _words(out, meta), n, size, L=meta["L"], LG=meta["LG"],
+            ELEM=meta["ELEM"], POW2=meta["POW2"], BIG=meta["BIG"], CHUNK=FORWARD_LAUNCH["walk_chunk"],
+            CHUNKS=chunks, EVICT=FORWARD_LAUNCH["evict"], num_warps=max(1, chunks * meta["LG"] // 32),
+            enable_fp_fusion=False, **zeroing)
+    elif n or zero is not None:
         _encode_fwd[_grid(max(n, 1), meta, block)](
             x, _words(table, meta), ints, scale, _words(out, meta), n, size, BLOCK=block,
             num_warps=num_warps or FORWARD_LAUNCH["num_warps"], EVICT=FORWARD_LAUNCH["evict"],
@@ -898,14 +996,18 @@ def encode_backward(x: torch.Tensor, table: torch.Tensor, levels: reference.Leve
         meta["LG"] = min(_pow2(n_levels), levels_per_program or WALK_LAUNCH["levels"])
         gx = torch.empty(triton.cdiv(n_levels, meta["LG"]), n, 3, device=x.device,
                          dtype=torch.float32) if x_grad else None
-        _encode_bwd_walk[(triton.cdiv(n, chunk * chunks), triton.cdiv(n_levels, meta["LG"]))](
-            x, _words(table, meta), ints, scale, _words(grad_out, meta),
-            gtable if gtable is not None else dummy, gx if gx is not None else dummy, n, size,
-            L=meta["L"], LG=meta["LG"], ELEM=meta["ELEM"], POW2=meta["POW2"], BIG=meta["BIG"],
-            CHUNK=chunk, CHUNKS=chunks, TABLE_GRAD=table_grad, X_GRAD=x_grad,
-            RED=_reduction_kind(scatter, x.device, features),
-            num_warps=max(1, min(num_warps or WALK_LAUNCH["num_warps"], chunks * meta["LG"] // 32)),
-            EVICT=BACKWARD_LAUNCH["evict"], enable_fp_fusion=False)
+        blocks, groups = triton.cdiv(n, chunk * chunks), triton.cdiv(n_levels, meta["LG"])
+        # one launch, or one per level group (split: a group's rows stay in L2 while it runs)
+        for first, count in ([(g, 1) for g in range(groups)] if WALK_LAUNCH["split"] else [(0, groups)]):
+            _encode_bwd_walk[(count, blocks) if WALK_LAUNCH["swap"] else (blocks, count)](
+                x, _words(table, meta), ints, scale, _words(grad_out, meta),
+                gtable if gtable is not None else dummy, gx if gx is not None else dummy, n, size,
+                L=meta["L"], LG=meta["LG"], ELEM=meta["ELEM"], POW2=meta["POW2"], BIG=meta["BIG"],
+                CHUNK=chunk, CHUNKS=chunks, TABLE_GRAD=table_grad, X_GRAD=x_grad,
+                RED=_reduction_kind(scatter, x.device, features),
+                num_warps=max(1, min(num_warps or WALK_LAUNCH["num_warps"], chunks * meta["LG"] // 32)),
+                EVICT=BACKWARD_LAUNCH["evict"], GROUP0=first, SWAP=bool(WALK_LAUNCH["swap"]),
+                enable_fp_fusion=False)
     elif n and (table_grad or x_grad):
         dummy = table
         _encode_bwd[grid](
