@@ -130,15 +130,19 @@ def measure(points: str, cfg: HashGridConfig, rep_ms: int, check: bool, sweep: b
         "step_walk_ms": graph_ms(lambda: torch.autograd.grad(
             fast.hash_encode(x, leaf, levels, "walk"), [leaf], gout), rep_ms),
     }
-    with settings(fast.FORWARD_LAUNCH, walk=True):
-        part["whole"]["forward_walk_ms"] = graph_ms(lambda: fast.encode_forward(x, table, levels), rep_ms)
-        part["whole"]["forward_walk_zeroing_gradient_ms"] = graph_ms(lambda: fast.encode_forward(
-            x, table, levels, zero=torch.empty(table.shape, device="cuda")), rep_ms)
-        part["whole"]["step_walk_both_ms"] = graph_ms(lambda: torch.autograd.grad(
-            fast.hash_encode(x, leaf, levels, "walk"), [leaf], gout), rep_ms)
-    with settings(fast.WALK_LAUNCH, split=True):
-        part["whole"]["backward_walk_split_ms"] = graph_ms(lambda: fast.encode_backward(
-            x, table, levels, gout, x_grad=False, scatter="walk"), rep_ms)
+    xleaf = x.detach().requires_grad_(True)
+    for name, scatter, changes in (("walk_split", "walk", {"split": True}),
+                                   ("walk_split_zero_per_group", "walk", {"split": True, "zero_per_group": True})):
+        with settings(fast.WALK_LAUNCH, **changes):
+            part["whole"][f"backward_{name}_ms"] = graph_ms(lambda scatter=scatter: fast.encode_backward(
+                x, table, levels, gout, x_grad=False, scatter=scatter), rep_ms)
+            part["whole"][f"step_{name}_ms"] = graph_ms(lambda scatter=scatter: torch.autograd.grad(
+                fast.hash_encode(x, leaf, levels, scatter), [leaf], gout), rep_ms)
+            part["whole"][f"step_table_x_{name}_ms"] = graph_ms(lambda scatter=scatter: torch.autograd.grad(
+                fast.hash_encode(xleaf, leaf, levels, scatter), [leaf, xleaf], gout), rep_ms)
+    for scatter in ("runs", "walk"):
+        part["whole"][f"step_table_x_{scatter}_ms"] = graph_ms(lambda scatter=scatter: torch.autograd.grad(
+            fast.hash_encode(xleaf, leaf, levels, scatter), [leaf, xleaf], gout), rep_ms)
     fast.ZERO_IN_FORWARD = False  # a memset before the backward instead
     part["whole"]["step_memset_ms"] = graph_ms(lambda: torch.autograd.grad(
         fast.hash_encode(x, leaf, levels), [leaf], gout), rep_ms)
@@ -164,8 +168,6 @@ def measure(points: str, cfg: HashGridConfig, rep_ms: int, check: bool, sweep: b
         fast.BACKWARD_LAUNCH["transposed"] = before
         row["backward_walk_ms"] = graph_ms(lambda tab=tab, sub=sub, go=go: fast.encode_backward(
             x, tab, sub, go, x_grad=False, scatter="walk"), rep_ms)
-        with settings(fast.FORWARD_LAUNCH, walk=True):
-            row["forward_walk_ms"] = graph_ms(lambda tab=tab, sub=sub: fast.encode_forward(x, tab, sub), rep_ms)
         part["groups"].append(row)
         print(points, "group", json.dumps(row), flush=True)
     if sweep:
@@ -179,26 +181,17 @@ def walk_sweep(inp: dict, rep_ms: int) -> list[dict]:
     _, expected = fast.encode_backward(x, table, levels, gout, x_grad=False, scatter="atomic")
     before = dict(fast.WALK_LAUNCH)
     rows = []
-    for chunk, chunks, group, split, swap in ((16, 8, 4, False, False), (8, 8, 4, False, False),
-                                              (16, 8, 4, True, False), (8, 8, 4, True, False),
-                                              (16, 8, 4, False, True), (8, 8, 4, False, True),
-                                              (8, 16, 2, True, False), (16, 16, 2, True, False),
-                                              (4, 8, 4, True, False), (12, 8, 4, True, False)):
-        fast.WALK_LAUNCH.update(chunk=chunk, chunks=chunks, levels=group, split=split, swap=swap)
+    for chunk, chunks, group, zero in ((16, 8, 4, False), (8, 8, 4, False), (16, 8, 4, True), (8, 8, 4, True),
+                                       (12, 8, 4, True), (24, 8, 4, True), (16, 16, 4, True), (16, 16, 2, True),
+                                       (8, 16, 2, True), (32, 8, 4, True)):
+        fast.WALK_LAUNCH.update(chunk=chunk, chunks=chunks, levels=group, split=True, zero_per_group=zero,
+                                num_warps=max(1, chunks * group // 32))
         _, got = fast.encode_backward(x, table, levels, gout, x_grad=False, scatter="walk")
         rows.append({**fast.WALK_LAUNCH, "rel_err": float((got - expected).norm() / expected.norm()),
                      "backward_ms": graph_ms(lambda: fast.encode_backward(
                          x, table, levels, gout, x_grad=False, scatter="walk"), rep_ms)})
         print("walk", json.dumps(rows[-1]), flush=True)
     fast.WALK_LAUNCH.update(before)
-    expected = fast.encode_forward(x, table, levels)
-    for chunk, chunks in ((16, 8), (8, 8), (32, 8), (4, 8), (8, 16), (16, 32)):
-        with settings(fast.FORWARD_LAUNCH, walk=True, walk_chunk=chunk, walk_chunks=chunks):
-            got = fast.encode_forward(x, table, levels)
-            rows.append({"forward_walk_chunk": chunk, "chunks": chunks,
-                         "rel_err": float((got - expected).norm() / expected.norm()),
-                         "forward_ms": graph_ms(lambda: fast.encode_forward(x, table, levels), rep_ms)})
-        print("walk", json.dumps(rows[-1]), flush=True)
     return rows
 
 

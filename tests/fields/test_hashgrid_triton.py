@@ -111,16 +111,13 @@ def test_float32_forward_and_gradients_match_reference(fast, scatter):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5 * b.abs().max().item(), msg=name)
 
 
-@pytest.mark.parametrize("layout", ["pair_rows", "rows", "walk"])
+@pytest.mark.parametrize("layout", ["pair_rows", "rows"])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
 def test_forward_tile_layouts_match_reference(fast, monkeypatch, layout, dtype):
-    """The forward with every sample on two tile rows (one per x offset of its corners), on one,
-    or as a walk (rows of vertices shared with the previous sample of a chunk not loaded again):
-    the same features as the reference, for points along rays and scattered ones, a batch that
-    ends inside a chunk, and level groups that do not divide the levels."""
+    """The forward with every sample on two tile rows (one per x offset of its corners) or on
+    one: the same features as the reference, for points along rays and scattered ones, and
+    level groups that do not divide the levels."""
     monkeypatch.setitem(fast.FORWARD_LAUNCH, "pair_rows", layout == "pair_rows")
-    monkeypatch.setitem(fast.FORWARD_LAUNCH, "walk", layout == "walk")
-    monkeypatch.setitem(fast.FORWARD_LAUNCH, "walk_chunk", 5)
     torch.manual_seed(3)
     lv, table = grid_setup(levels=5, log2=10, base=4, finest=64)
     table = table.to(dtype)
@@ -131,13 +128,11 @@ def test_forward_tile_layouts_match_reference(fast, monkeypatch, layout, dtype):
         assert_rel(got, exact, 1e-6 if dtype == torch.float32 else 1e-3)
 
 
-@pytest.mark.parametrize("features, log2, n, walk", [(2, 10, 300, False), (3, 9, 70, False), (2, 10, 0, False),
-                                                   (2, 10, 1, False), (2, 10, 300, True), (2, 10, 0, True)])
-def test_forward_zeroes_the_gradient_buffer(fast, monkeypatch, features, log2, n, walk):
+@pytest.mark.parametrize("features, log2, n", [(2, 10, 300), (3, 9, 70), (2, 10, 0), (2, 10, 1)])
+def test_forward_zeroes_the_gradient_buffer(fast, features, log2, n):
     """With a table that needs a gradient, the forward kernel zeroes the buffer the backward adds
     into: every element, for any batch (none, one, more blocks than rows); a second backward of
     the same graph (retain_graph) starts from new zeros and gets the same gradient."""
-    monkeypatch.setitem(fast.FORWARD_LAUNCH, "walk", walk)
     torch.manual_seed(11)
     lv, table = grid_setup(levels=5, features=features, log2=log2, base=4, finest=64)
     buf = torch.full(table.shape, float("nan"))
@@ -247,10 +242,10 @@ def test_walk_carries_shared_corners_to_the_next_sample(fast, monkeypatch, chunk
     _, ref_gx, ref_gt = encode_and_grads(lambda p, t: reference.hash_encode(p, t, lv), x, table, gout)
     monkeypatch.setitem(fast.WALK_LAUNCH, "chunk", chunk)
     monkeypatch.setitem(fast.WALK_LAUNCH, "chunks", chunks)
-    for x_grad, split, swap in ((False, False, False), (True, False, False), (True, True, False),
-                                (False, False, True), (True, True, True)):
+    for x_grad, split, zero in ((False, False, False), (True, False, False), (True, True, False),
+                                (False, True, True), (True, True, True)):
         monkeypatch.setitem(fast.WALK_LAUNCH, "split", split)  # one launch per level group
-        monkeypatch.setitem(fast.WALK_LAUNCH, "swap", swap)  # level groups on the grid's first axis
+        monkeypatch.setitem(fast.WALK_LAUNCH, "zero_per_group", zero)  # each group's rows zeroed before it
         gx, gt = fast.encode_backward(x, table, lv, gout, x_grad=x_grad, scatter="walk",
                                       levels_per_program=group)
         assert_rel(gt, ref_gt, 1e-6)
@@ -261,6 +256,11 @@ def test_walk_carries_shared_corners_to_the_next_sample(fast, monkeypatch, chunk
     gx, gt = fast.encode_backward(x, table, lv, gout, x_grad=True, table_grad=False, scatter="walk")
     assert gt is None
     assert_rel(gx, ref_gx, 1e-5)
+    # through autograd, the forward leaving the zeroing to the backward; and an empty batch
+    t = table.clone().requires_grad_(True)
+    assert_rel(torch.autograd.grad(fast.hash_encode(x, t, lv, "walk"), [t], gout)[0], ref_gt, 1e-6)
+    _, gt = fast.encode_backward(x[:0], table, lv, gout[:0], x_grad=False, scatter="walk")
+    assert torch.equal(gt, torch.zeros_like(table))
 
 
 @pytest.mark.parametrize("features", [2, 3])

@@ -624,13 +624,12 @@ if _TRITON:
 
     @triton.jit
     def _walk_setup(level_ptr, scale_ptr, T, L: tl.constexpr, LG: tl.constexpr, BIG: tl.constexpr,
-                    CHUNKS: tl.constexpr, GROUP0, SWAP: tl.constexpr):
-        """A walk program's chunks ([CHUNKS]), level group (from GROUP0 on), levels ([LG]) and their
-        constants: scale [LG]; vertices per axis, rows, hashed and the level's first row, [1, LG].
-        Grid (chunk blocks, level groups), or the other way round (SWAP)."""
-        block = tl.program_id(1) if SWAP else tl.program_id(0)
-        group = GROUP0 + (tl.program_id(0) if SWAP else tl.program_id(1))
-        chunk = block * CHUNKS + tl.arange(0, CHUNKS)
+                    CHUNKS: tl.constexpr, GROUP0):
+        """A walk program's chunks ([CHUNKS]), level group (GROUP0 + program_id(1)), levels ([LG])
+        and their constants: scale [LG]; vertices per axis, rows, hashed and the level's first
+        row, [1, LG]."""
+        group = GROUP0 + tl.program_id(1)
+        chunk = tl.program_id(0) * CHUNKS + tl.arange(0, CHUNKS)
         lv = group * LG + tl.arange(0, LG)
         scale = tl.load(scale_ptr + lv, mask=lv < L, other=1.0)
         stride = tl.load(level_ptr + lv * 3, mask=lv < L, other=2)[None, :]
@@ -656,79 +655,29 @@ if _TRITON:
         return k0, k1, k2, k3, k4, k5, k6, k7
 
     @triton.jit
-    def _walk_row(table_ptr, key, keep, new, v0, v1, ELEM: tl.constexpr):
-        """A slot's two features: kept where its vertex stays, else loaded (only there)."""
-        l0, l1 = _unpack2(tl.load(table_ptr + key, mask=new & ~keep, other=0), ELEM)
-        return tl.where(keep, v0, l0), tl.where(keep, v1, l1)
+    def _walk_inputs(x_ptr, gout_ptr, n, lv, N, L: tl.constexpr, EVICT: tl.constexpr):
+        """Samples n's point ([CHUNKS] each axis) and d out words ([CHUNKS, LG])."""
+        nmask = n < N
+        px = tl.load(x_ptr + n * 3 + 0, mask=nmask, other=0.0, eviction_policy=EVICT).to(tl.float32)
+        py = tl.load(x_ptr + n * 3 + 1, mask=nmask, other=0.0, eviction_policy=EVICT).to(tl.float32)
+        pz = tl.load(x_ptr + n * 3 + 2, mask=nmask, other=0.0, eviction_policy=EVICT).to(tl.float32)
+        g = tl.load(gout_ptr + n[:, None] * L + lv[None, :], mask=nmask[:, None] & (lv < L)[None, :], other=0,
+                    eviction_policy=EVICT)
+        return px, py, pz, g
 
     @triton.jit
-    def _encode_fwd_walk(x_ptr, table_ptr, level_ptr, scale_ptr, out_ptr, N, T, L: tl.constexpr,
-                         LG: tl.constexpr, ELEM: tl.constexpr, POW2: tl.constexpr, BIG: tl.constexpr,
-                         CHUNK: tl.constexpr, CHUNKS: tl.constexpr, EVICT: tl.constexpr,
-                         zero_ptr=None, zchunk=0, ZERO: tl.constexpr = False, ZBLOCK: tl.constexpr = 512,
-                         ALIGNED: tl.constexpr = False, F: tl.constexpr = 2):
-        """The two-feature forward as a walk (``FORWARD_LAUNCH["walk"]``): as in
-        ``_encode_bwd_walk``, each thread takes CHUNK consecutive samples at one level and keeps
-        its cell's 8 rows in registers, by vertex parity; from one sample to the next it loads
-        only the rows of vertices the previous cell did not have. ZERO as in ``_encode_fwd``."""
-        if ZERO:
-            _zero_share(zero_ptr, zchunk, T, L, LG, F, BIG, ZBLOCK, ALIGNED)
-        chunk, _group, lv, scale, stride, size, hashed, base = _walk_setup(
-            level_ptr, scale_ptr, T, L, LG, BIG, CHUNKS, 0, False)
-        zero = tl.zeros([CHUNKS, LG], dtype=tl.float32)
-        izero = tl.zeros([CHUNKS, LG], dtype=tl.int32)
-        v0, v1, v2, v3, v4, v5, v6, v7 = zero, zero, zero, zero, zero, zero, zero, zero
-        v8, v9, v10, v11, v12, v13, v14, v15 = zero, zero, zero, zero, zero, zero, zero, zero
-        ix, iy, iz = izero, izero, izero
-        for j in range(CHUNK):
-            n = chunk * CHUNK + j
-            nmask = n < N
-            new = nmask[:, None] & (lv < L)[None, :]
-            jx, fx = _cell(x_ptr, n, nmask, scale, 0, EVICT)
-            jy, fy = _cell(x_ptr, n, nmask, scale, 1, EVICT)
-            jz, fz = _cell(x_ptr, n, nmask, scale, 2, EVICT)
-            live = new & (j > 0)
-            x0, x1, wx0, wx1, vx0, vx1 = _parity_axis(ix, jx, fx, live)
-            y0, y1, wy0, wy1, vy0, vy1 = _parity_axis(iy, jy, fy, live)
-            z0, z1, wz0, wz1, vz0, vz1 = _parity_axis(iz, jz, fz, live)
-            k0, k1, k2, k3, k4, k5, k6, k7 = _walk_keys(base, vx0, vx1, vy0, vy1, vz0, vz1, stride, size,
-                                                        hashed, T, POW2)
-            v0, v1 = _walk_row(table_ptr, k0, x0 & y0 & z0, new, v0, v1, ELEM)
-            v2, v3 = _walk_row(table_ptr, k1, x1 & y0 & z0, new, v2, v3, ELEM)
-            v4, v5 = _walk_row(table_ptr, k2, x0 & y0 & z1, new, v4, v5, ELEM)
-            v6, v7 = _walk_row(table_ptr, k3, x1 & y0 & z1, new, v6, v7, ELEM)
-            v8, v9 = _walk_row(table_ptr, k4, x0 & y1 & z0, new, v8, v9, ELEM)
-            v10, v11 = _walk_row(table_ptr, k5, x1 & y1 & z0, new, v10, v11, ELEM)
-            v12, v13 = _walk_row(table_ptr, k6, x0 & y1 & z1, new, v12, v13, ELEM)
-            v14, v15 = _walk_row(table_ptr, k7, x1 & y1 & z1, new, v14, v15, ELEM)
-            acc0 = zero
-            acc1 = zero
-            w = wx0 * wy0 * wz0
-            acc0, acc1 = acc0 + v0 * w, acc1 + v1 * w
-            w = wx1 * wy0 * wz0
-            acc0, acc1 = acc0 + v2 * w, acc1 + v3 * w
-            w = wx0 * wy0 * wz1
-            acc0, acc1 = acc0 + v4 * w, acc1 + v5 * w
-            w = wx1 * wy0 * wz1
-            acc0, acc1 = acc0 + v6 * w, acc1 + v7 * w
-            w = wx0 * wy1 * wz0
-            acc0, acc1 = acc0 + v8 * w, acc1 + v9 * w
-            w = wx1 * wy1 * wz0
-            acc0, acc1 = acc0 + v10 * w, acc1 + v11 * w
-            w = wx0 * wy1 * wz1
-            acc0, acc1 = acc0 + v12 * w, acc1 + v13 * w
-            w = wx1 * wy1 * wz1
-            acc0, acc1 = acc0 + v14 * w, acc1 + v15 * w
-            tl.store(out_ptr + n[:, None] * L + lv[None, :], _pack2(acc0, acc1, ELEM), mask=new,
-                     eviction_policy=EVICT)
-            ix, iy, iz = jx, jy, jz
+    def _cell_of(p, scale):
+        """``_cell`` of loaded coordinates [CHUNKS] at levels [LG]: int32 and fraction [CHUNKS, LG]."""
+        pos = p[:, None] * scale[None, :] + 0.5
+        base = tl.floor(pos)
+        return base.to(tl.int32), pos - base
 
     @triton.jit
     def _encode_bwd_walk(x_ptr, table_ptr, level_ptr, scale_ptr, gout_ptr, gtable_ptr, gx_ptr, N, T,
                          L: tl.constexpr, LG: tl.constexpr, ELEM: tl.constexpr, POW2: tl.constexpr,
                          BIG: tl.constexpr, CHUNK: tl.constexpr, CHUNKS: tl.constexpr,
                          TABLE_GRAD: tl.constexpr, X_GRAD: tl.constexpr, RED: tl.constexpr,
-                         EVICT: tl.constexpr, GROUP0=0, SWAP: tl.constexpr = False):
+                         EVICT: tl.constexpr, GROUP0=0):
         """The two-feature backward as a walk (``scatter="walk"``): each thread takes CHUNK
         consecutive samples at one level and keeps the table-gradient sums of its current cell's
         8 corners in registers. From one sample to the next, a corner that is also a corner of
@@ -739,7 +688,7 @@ if _TRITON:
         runs of whole cells (``"runs"``). Tiles are [CHUNKS, LG]: the levels of a sample on
         neighbouring lanes, so its d out words are one 32-byte sector."""
         chunk, group, lv, scale, stride, size, hashed, base = _walk_setup(
-            level_ptr, scale_ptr, T, L, LG, BIG, CHUNKS, GROUP0, SWAP)
+            level_ptr, scale_ptr, T, L, LG, BIG, CHUNKS, GROUP0)
         zero = tl.zeros([CHUNKS, LG], dtype=tl.float32)
         izero = tl.zeros([CHUNKS, LG], dtype=tl.int32)
         a0, a1, a2, a3, a4, a5, a6, a7 = zero, zero, zero, zero, zero, zero, zero, zero
@@ -748,15 +697,19 @@ if _TRITON:
         k1, k2, k3, k4, k5, k6, k7 = k0, k0, k0, k0, k0, k0, k0
         ix, iy, iz = izero, izero, izero
         live = izero != 0
+        # each step's point and d out are loaded one step ahead, so their loads are in flight
+        # while the step before adds and carries (a thread's steps depend on each other)
+        n = chunk * CHUNK
+        px, py, pz, pg = _walk_inputs(x_ptr, gout_ptr, n, lv, N, L, EVICT)
         for j in range(CHUNK):
-            n = chunk * CHUNK + j
             nmask = n < N
             new = nmask[:, None] & (lv < L)[None, :]
-            jx, fx = _cell(x_ptr, n, nmask, scale, 0, EVICT)
-            jy, fy = _cell(x_ptr, n, nmask, scale, 1, EVICT)
-            jz, fz = _cell(x_ptr, n, nmask, scale, 2, EVICT)
-            g0, g1 = _unpack2(tl.load(gout_ptr + n[:, None] * L + lv[None, :], mask=new, other=0,
-                                      eviction_policy=EVICT), ELEM)
+            jx, fx = _cell_of(px, scale)
+            jy, fy = _cell_of(py, scale)
+            jz, fz = _cell_of(pz, scale)
+            g0, g1 = _unpack2(pg, ELEM)
+            if j + 1 < CHUNK:
+                px, py, pz, pg = _walk_inputs(x_ptr, gout_ptr, n + 1, lv, N, L, EVICT)
             # slots by vertex parity: 4 * (2 * py + pz) + 2 * px + feature. A vertex shared by
             # the previous and the new cell has the same parity in both: its sums stay put
             x0, x1, wx0, wx1, vx0, vx1 = _parity_axis(ix, jx, fx, new)
@@ -822,6 +775,7 @@ if _TRITON:
                 tl.store(gxo + 2, tl.sum(gpz * s, axis=1), mask=nmask)
             ix, iy, iz = jx, jy, jz
             live = new
+            n += 1
         if TABLE_GRAD:  # the last cell's sums
             _red_pair_on(gtable_ptr, k0, k1, a0, a1, a2, a3, live, live, RED)
             _red_pair_on(gtable_ptr, k2, k3, a4, a5, a6, a7, live, live, RED)
@@ -900,11 +854,10 @@ def _reduction_kind(scatter: Scatter, device: torch.device, features: int) -> in
 # Samples and levels per program, warps, and the cache hint for streamed data (x, out, d out):
 # the fastest found on an H100 (benchmarks/RESULTS.md). Kernels compile without FMA contraction
 # so that cell fractions round exactly like the reference's (x * N, then minus floor).
-FORWARD_LAUNCH = {"block": 32, "levels": 4, "num_warps": 4, "evict": "", "pair_rows": True,
-                  "walk": False, "walk_chunk": 16, "walk_chunks": 8}
+FORWARD_LAUNCH = {"block": 32, "levels": 4, "num_warps": 4, "evict": "", "pair_rows": True}
 BACKWARD_LAUNCH = {"block": 32, "levels": 4, "num_warps": 2, "evict": "", "transposed": True}
 # scatter="walk": consecutive samples per thread (chunk), threads along samples (chunks) x levels
-WALK_LAUNCH = {"chunk": 16, "chunks": 8, "levels": 4, "num_warps": 1, "split": False, "swap": False}
+WALK_LAUNCH = {"chunk": 16, "chunks": 8, "levels": 4, "num_warps": 1, "split": False, "zero_per_group": False}
 
 
 def backward_warps(block: int, levels_per_program: int, num_warps: int) -> int:
@@ -935,9 +888,6 @@ def encode_forward(x: torch.Tensor, table: torch.Tensor, levels: reference.Level
     block = block or FORWARD_LAUNCH["block"]
     meta["LG"] = min(_pow2(n_levels), levels_per_program or FORWARD_LAUNCH["levels"])
     zeroing: dict = {}
-    walk = FORWARD_LAUNCH["walk"] and meta["PACK"] == 2
-    if walk:
-        block = FORWARD_LAUNCH["walk_chunk"] * FORWARD_LAUNCH["walk_chunks"]
     if zero is not None:
         if zero.shape != table.shape or zero.dtype != torch.float32 or not zero.is_contiguous():
             raise ValueError(f"zero must be a contiguous float32 tensor of shape {tuple(table.shape)}")
@@ -946,14 +896,7 @@ def encode_forward(x: torch.Tensor, table: torch.Tensor, levels: reference.Level
         zchunk = triton.cdiv(triton.cdiv(meta["LG"] * size * features, programs), zblock) * zblock
         zeroing = {"zero_ptr": zero, "zchunk": zchunk, "ZERO": True, "ZBLOCK": zblock,
                    "ALIGNED": (size * features) % 16 == 0}
-    if walk and (n or zero is not None):
-        chunks = FORWARD_LAUNCH["walk_chunks"]
-        _encode_fwd_walk[_grid(max(n, 1), meta, block)](
-            x, _words(table, meta), ints, scale, _words(out, meta), n, size, L=meta["L"], LG=meta["LG"],
-            ELEM=meta["ELEM"], POW2=meta["POW2"], BIG=meta["BIG"], CHUNK=FORWARD_LAUNCH["walk_chunk"],
-            CHUNKS=chunks, EVICT=FORWARD_LAUNCH["evict"], num_warps=max(1, chunks * meta["LG"] // 32),
-            enable_fp_fusion=False, **zeroing)
-    elif n or zero is not None:
+    if n or zero is not None:
         _encode_fwd[_grid(max(n, 1), meta, block)](
             x, _words(table, meta), ints, scale, _words(out, meta), n, size, BLOCK=block,
             num_warps=num_warps or FORWARD_LAUNCH["num_warps"], EVICT=FORWARD_LAUNCH["evict"],
@@ -981,16 +924,21 @@ def encode_backward(x: torch.Tensor, table: torch.Tensor, levels: reference.Leve
     block = block or BACKWARD_LAUNCH["block"]
     meta["LG"] = min(_pow2(n_levels), levels_per_program or BACKWARD_LAUNCH["levels"])
     grid = _grid(n, meta, block)
+    walk = scatter == "walk" and meta["PACK"] == 2
+    # the walk split by level group zeroes each group's rows just before its launch
+    zero_each = walk and table_grad and zeroed is None and WALK_LAUNCH["split"] and WALK_LAUNCH["zero_per_group"]
     gtable = None
     if table_grad:
-        gtable = zeroed if zeroed is not None else torch.zeros(table.shape, device=x.device, dtype=torch.float32)
+        gtable = (zeroed if zeroed is not None else
+                  torch.empty(table.shape, device=x.device, dtype=torch.float32) if zero_each else
+                  torch.zeros(table.shape, device=x.device, dtype=torch.float32))
     gx = torch.empty(grid[1] * grid[2], n, 3, device=x.device, dtype=torch.float32) if x_grad else None
     sort = table_grad and scatter == "sort"
     keys = vals = None
     if sort:
         keys = torch.empty(n_levels * 8 * n, device=x.device, dtype=torch.int64 if meta["BIG"] else torch.int32)
         vals = torch.empty(n_levels * 8 * n, features, device=x.device, dtype=torch.float32)
-    if n and (table_grad or x_grad) and scatter == "walk" and meta["PACK"] == 2:
+    if n and (table_grad or x_grad) and walk:
         dummy = table
         chunk, chunks = WALK_LAUNCH["chunk"], WALK_LAUNCH["chunks"]
         meta["LG"] = min(_pow2(n_levels), levels_per_program or WALK_LAUNCH["levels"])
@@ -998,16 +946,20 @@ def encode_backward(x: torch.Tensor, table: torch.Tensor, levels: reference.Leve
                          dtype=torch.float32) if x_grad else None
         blocks, groups = triton.cdiv(n, chunk * chunks), triton.cdiv(n_levels, meta["LG"])
         # one launch, or one per level group (split: a group's rows stay in L2 while it runs)
-        for first, count in ([(g, 1) for g in range(groups)] if WALK_LAUNCH["split"] else [(0, groups)]):
-            _encode_bwd_walk[(count, blocks) if WALK_LAUNCH["swap"] else (blocks, count)](
+        per_group = bool(WALK_LAUNCH["split"])
+        for first, count in ([(g, 1) for g in range(groups)] if per_group else [(0, groups)]):
+            if zero_each and gtable is not None:  # zeroed just before: its lines are still in L2
+                gtable[first * meta["LG"]:(first + count) * meta["LG"]].zero_()
+            _encode_bwd_walk[(blocks, count)](
                 x, _words(table, meta), ints, scale, _words(grad_out, meta),
                 gtable if gtable is not None else dummy, gx if gx is not None else dummy, n, size,
                 L=meta["L"], LG=meta["LG"], ELEM=meta["ELEM"], POW2=meta["POW2"], BIG=meta["BIG"],
                 CHUNK=chunk, CHUNKS=chunks, TABLE_GRAD=table_grad, X_GRAD=x_grad,
                 RED=_reduction_kind(scatter, x.device, features),
                 num_warps=max(1, min(num_warps or WALK_LAUNCH["num_warps"], chunks * meta["LG"] // 32)),
-                EVICT=BACKWARD_LAUNCH["evict"], GROUP0=first, SWAP=bool(WALK_LAUNCH["swap"]),
-                enable_fp_fusion=False)
+                EVICT=BACKWARD_LAUNCH["evict"], GROUP0=first, enable_fp_fusion=False)
+    elif zero_each and gtable is not None:  # no samples: nothing to add
+        gtable.zero_()
     elif n and (table_grad or x_grad):
         dummy = table
         _encode_bwd[grid](
@@ -1143,5 +1095,8 @@ def hash_encode(x: torch.Tensor, table: torch.Tensor, levels: reference.Levels,
     """Encode (N, 3) points in [0, 1]^3 with tables (L, T, F) -> (N, L * F) features (Triton);
     ``scatter``: how the backward adds the table gradient (default ``DEFAULT_SCATTER``)."""
     # Function.forward sees needs_input_grad True under no_grad too: ask here whether a graph is made
+    scatter = scatter or DEFAULT_SCATTER
     zero = ZERO_IN_FORWARD and torch.is_grad_enabled() and table.requires_grad
-    return HashEncode.apply(x, table, levels, scatter or DEFAULT_SCATTER, zero)
+    if scatter == "walk" and WALK_LAUNCH["split"] and WALK_LAUNCH["zero_per_group"]:
+        zero = False  # the backward zeroes each level group's rows just before adding into them
+    return HashEncode.apply(x, table, levels, scatter, zero)
