@@ -181,9 +181,9 @@ def walk_sweep(inp: dict, rep_ms: int) -> list[dict]:
     _, expected = fast.encode_backward(x, table, levels, gout, x_grad=False, scatter="atomic")
     before = dict(fast.WALK_LAUNCH)
     rows = []
-    for chunk, chunks, group, zero in ((16, 8, 4, False), (8, 8, 4, False), (16, 8, 4, True), (8, 8, 4, True),
-                                       (12, 8, 4, True), (24, 8, 4, True), (16, 16, 4, True), (16, 16, 2, True),
-                                       (8, 16, 2, True), (32, 8, 4, True)):
+    for chunk, chunks, group, zero in ((16, 8, 4, False), (16, 8, 4, True), (8, 8, 4, True), (12, 8, 4, True),
+                                       (24, 8, 4, True), (32, 8, 4, True), (16, 16, 4, True), (24, 16, 4, True),
+                                       (16, 4, 8, True), (16, 8, 8, True)):
         fast.WALK_LAUNCH.update(chunk=chunk, chunks=chunks, levels=group, split=True, zero_per_group=zero,
                                 num_warps=max(1, chunks * group // 32))
         _, got = fast.encode_backward(x, table, levels, gout, x_grad=False, scatter="walk")
