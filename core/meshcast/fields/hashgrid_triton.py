@@ -252,10 +252,11 @@ if _TRITON:
                  eviction_policy=EVICT)
 
     @triton.jit
-    def _zero_share(zero_ptr, zchunk, group, T, L: tl.constexpr, LG: tl.constexpr, F: tl.constexpr,
+    def _zero_share(zero_ptr, zchunk, T, L: tl.constexpr, LG: tl.constexpr, F: tl.constexpr,
                     BIG: tl.constexpr, ZBLOCK: tl.constexpr, ALIGNED: tl.constexpr):
         """This program's share of zeroing the float32 gradient buffer (L, T, F): ``zchunk``
-        elements of level group ``group``'s part, by sample block (program_id(0))."""
+        elements of its level group's part, by sample block."""
+        group = tl.program_id(1)
         if BIG:
             part = T.to(tl.int64) * F
             lo = group.to(tl.int64) * LG * part + tl.program_id(0).to(tl.int64) * zchunk
@@ -285,7 +286,7 @@ if _TRITON:
         stream out while the gathers wait, instead of a memset of their own before the backward."""
         if ZERO:  # noqa: SIM102 (a compile-time branch around a run-time one)
             if tl.program_id(2) == 0:
-                _zero_share(zero_ptr, zchunk, tl.program_id(1), T, L, LG, F, BIG, ZBLOCK, ALIGNED)
+                _zero_share(zero_ptr, zchunk, T, L, LG, F, BIG, ZBLOCK, ALIGNED)
         if PAIR_ROWS:  # PACK == 2
             _fwd_rows(x_ptr, table_ptr, level_ptr, scale_ptr, out_ptr, N, T, L, LG, ELEM, POW2, BIG, BLOCK, EVICT)
         else:
@@ -671,13 +672,12 @@ if _TRITON:
         base = tl.floor(pos)
         return base.to(tl.int32), pos - base
 
-    @triton.jit(do_not_specialize=["GROUP0"])
+    @triton.jit
     def _encode_bwd_walk(x_ptr, table_ptr, level_ptr, scale_ptr, gout_ptr, gtable_ptr, gx_ptr, N, T,
                          L: tl.constexpr, LG: tl.constexpr, ELEM: tl.constexpr, POW2: tl.constexpr,
                          BIG: tl.constexpr, CHUNK: tl.constexpr, CHUNKS: tl.constexpr,
                          TABLE_GRAD: tl.constexpr, X_GRAD: tl.constexpr, RED: tl.constexpr,
-                         EVICT: tl.constexpr, GROUP0=0, zchunk=0, ZERO: tl.constexpr = False,
-                         ZBLOCK: tl.constexpr = 512, ALIGNED: tl.constexpr = False):
+                         EVICT: tl.constexpr, GROUP0=0):
         """The two-feature backward as a walk (``scatter="walk"``): each thread takes CHUNK
         consecutive samples at one level and keeps the table-gradient sums of its current cell's
         8 corners in registers. From one sample to the next, a corner that is also a corner of
@@ -687,8 +687,6 @@ if _TRITON:
         the samples come; samples along rays need about a quarter fewer reductions than with the
         runs of whole cells (``"runs"``). Tiles are [CHUNKS, LG]: the levels of a sample on
         neighbouring lanes, so its d out words are one 32-byte sector."""
-        if ZERO:  # launched per level group: zero the next group's rows while this one adds
-            _zero_share(gtable_ptr, zchunk, GROUP0 + 1, T, L, LG, 2, BIG, ZBLOCK, ALIGNED)
         chunk, group, lv, scale, stride, size, hashed, base = _walk_setup(
             level_ptr, scale_ptr, T, L, LG, BIG, CHUNKS, GROUP0)
         zero = tl.zeros([CHUNKS, LG], dtype=tl.float32)
@@ -951,13 +949,9 @@ def encode_backward(x: torch.Tensor, table: torch.Tensor, levels: reference.Leve
         blocks, groups = triton.cdiv(n, chunk * chunks), triton.cdiv(n_levels, meta["LG"])
         # one launch, or one per level group (split: a group's rows stay in L2 while it runs)
         per_group = bool(WALK_LAUNCH["split"])
-        zeroing: dict = {}
-        if zero_each and gtable is not None:  # the first group's rows now, each launch the next's
-            gtable[:meta["LG"]].zero_()
-            zblock = 512
-            zeroing = {"zchunk": triton.cdiv(triton.cdiv(meta["LG"] * size * features, blocks), zblock) * zblock,
-                       "ZBLOCK": zblock, "ALIGNED": (size * features) % 16 == 0}
         for first, count in ([(g, 1) for g in range(groups)] if per_group else [(0, groups)]):
+            if zero_each and gtable is not None:  # zeroed just before: its lines are still in L2
+                gtable[first * meta["LG"]:(first + count) * meta["LG"]].zero_()
             _encode_bwd_walk[(blocks, count)](
                 x, _words(table, meta), ints, scale, _words(grad_out, meta),
                 gtable if gtable is not None else dummy, gx if gx is not None else dummy, n, size,
@@ -965,8 +959,7 @@ def encode_backward(x: torch.Tensor, table: torch.Tensor, levels: reference.Leve
                 CHUNK=chunk, CHUNKS=chunks, TABLE_GRAD=table_grad, X_GRAD=x_grad,
                 RED=_reduction_kind(scatter, x.device, features),
                 num_warps=max(1, min(num_warps or WALK_LAUNCH["num_warps"], chunks * meta["LG"] // 32)),
-                EVICT=BACKWARD_LAUNCH["evict"], GROUP0=first, ZERO=bool(zeroing) and first + 1 < groups,
-                enable_fp_fusion=False, **zeroing)
+                EVICT=BACKWARD_LAUNCH["evict"], GROUP0=first, enable_fp_fusion=False)
     elif zero_each and gtable is not None:  # no samples: nothing to add
         gtable.zero_()
     elif n and (table_grad or x_grad):
