@@ -246,8 +246,10 @@ def test_walk_carries_shared_corners_to_the_next_sample(fast, monkeypatch, chunk
                                 (False, True, True), (True, True, True)):
         monkeypatch.setitem(fast.WALK_LAUNCH, "split", split)  # one launch per level group
         monkeypatch.setitem(fast.WALK_LAUNCH, "zero_per_group", zero)  # each group's rows zeroed before it
-        gx, gt = fast.encode_backward(x, table, lv, gout, x_grad=x_grad, scatter="walk",
-                                      levels_per_program=group)
+        with monkeypatch.context() as m:  # new buffers full of NaN: every row must be zeroed first
+            m.setattr(torch, "empty", lambda *a, _empty=torch.empty, **k: _empty(*a, **k).fill_(float("nan")))
+            gx, gt = fast.encode_backward(x, table, lv, gout, x_grad=x_grad, scatter="walk",
+                                          levels_per_program=group)
         assert_rel(gt, ref_gt, 1e-6)
         if x_grad:
             assert_rel(gx, ref_gx, 1e-5)
