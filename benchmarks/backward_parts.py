@@ -132,7 +132,9 @@ def measure(points: str, cfg: HashGridConfig, rep_ms: int, check: bool, sweep: b
     }
     xleaf = x.detach().requires_grad_(True)
     for name, scatter, changes in (("walk_split", "walk", {"split": True}),
-                                   ("walk_split_zero_per_group", "walk", {"split": True, "zero_per_group": True})):
+                                   ("walk_split_zero_per_group", "walk", {"split": True, "zero_per_group": True}),
+                                   ("walk_split_zero_next", "walk", {"split": True, "zero_per_group": True,
+                                                                     "zero_next": True})):
         with settings(fast.WALK_LAUNCH, **changes):
             part["whole"][f"backward_{name}_ms"] = graph_ms(lambda scatter=scatter: fast.encode_backward(
                 x, table, levels, gout, x_grad=False, scatter=scatter), rep_ms)

@@ -242,10 +242,12 @@ def test_walk_carries_shared_corners_to_the_next_sample(fast, monkeypatch, chunk
     _, ref_gx, ref_gt = encode_and_grads(lambda p, t: reference.hash_encode(p, t, lv), x, table, gout)
     monkeypatch.setitem(fast.WALK_LAUNCH, "chunk", chunk)
     monkeypatch.setitem(fast.WALK_LAUNCH, "chunks", chunks)
-    for x_grad, split, zero in ((False, False, False), (True, False, False), (True, True, False),
-                                (False, True, True), (True, True, True)):
+    for x_grad, split, zero, zero_next in ((False, False, False, False), (True, False, False, False),
+                                           (False, True, False, False), (False, True, True, False),
+                                           (False, True, True, True), (True, True, True, True)):
         monkeypatch.setitem(fast.WALK_LAUNCH, "split", split)  # one launch per level group
         monkeypatch.setitem(fast.WALK_LAUNCH, "zero_per_group", zero)  # each group's rows zeroed before it
+        monkeypatch.setitem(fast.WALK_LAUNCH, "zero_next", zero_next)  # ... by the launch before
         with monkeypatch.context() as m:  # new buffers full of NaN: every row must be zeroed first
             m.setattr(torch, "empty", lambda *a, _empty=torch.empty, **k: _empty(*a, **k).fill_(float("nan")))
             gx, gt = fast.encode_backward(x, table, lv, gout, x_grad=x_grad, scatter="walk",

@@ -252,11 +252,10 @@ if _TRITON:
                  eviction_policy=EVICT)
 
     @triton.jit
-    def _zero_share(zero_ptr, zchunk, T, L: tl.constexpr, LG: tl.constexpr, F: tl.constexpr,
+    def _zero_share(zero_ptr, zchunk, group, T, L: tl.constexpr, LG: tl.constexpr, F: tl.constexpr,
                     BIG: tl.constexpr, ZBLOCK: tl.constexpr, ALIGNED: tl.constexpr):
         """This program's share of zeroing the float32 gradient buffer (L, T, F): ``zchunk``
-        elements of its level group's part, by sample block."""
-        group = tl.program_id(1)
+        elements of level group ``group``'s part, by sample block (program_id(0))."""
         if BIG:
             part = T.to(tl.int64) * F
             lo = group.to(tl.int64) * LG * part + tl.program_id(0).to(tl.int64) * zchunk
@@ -286,7 +285,7 @@ if _TRITON:
         stream out while the gathers wait, instead of a memset of their own before the backward."""
         if ZERO:  # noqa: SIM102 (a compile-time branch around a run-time one)
             if tl.program_id(2) == 0:
-                _zero_share(zero_ptr, zchunk, T, L, LG, F, BIG, ZBLOCK, ALIGNED)
+                _zero_share(zero_ptr, zchunk, tl.program_id(1), T, L, LG, F, BIG, ZBLOCK, ALIGNED)
         if PAIR_ROWS:  # PACK == 2
             _fwd_rows(x_ptr, table_ptr, level_ptr, scale_ptr, out_ptr, N, T, L, LG, ELEM, POW2, BIG, BLOCK, EVICT)
         else:
@@ -672,12 +671,13 @@ if _TRITON:
         base = tl.floor(pos)
         return base.to(tl.int32), pos - base
 
-    @triton.jit
+    @triton.jit(do_not_specialize=["GROUP0"])
     def _encode_bwd_walk(x_ptr, table_ptr, level_ptr, scale_ptr, gout_ptr, gtable_ptr, gx_ptr, N, T,
                          L: tl.constexpr, LG: tl.constexpr, ELEM: tl.constexpr, POW2: tl.constexpr,
                          BIG: tl.constexpr, CHUNK: tl.constexpr, CHUNKS: tl.constexpr,
                          TABLE_GRAD: tl.constexpr, X_GRAD: tl.constexpr, RED: tl.constexpr,
-                         EVICT: tl.constexpr, GROUP0=0):
+                         EVICT: tl.constexpr, GROUP0=0, zchunk=0, ZERO: tl.constexpr = False,
+                         ZBLOCK: tl.constexpr = 512, ALIGNED: tl.constexpr = False):
         """The two-feature backward as a walk (``scatter="walk"``): each thread takes CHUNK
         consecutive samples at one level and keeps the table-gradient sums of its current cell's
         8 corners in registers. From one sample to the next, a corner that is also a corner of
@@ -781,6 +781,8 @@ if _TRITON:
             _red_pair_on(gtable_ptr, k2, k3, a4, a5, a6, a7, live, live, RED)
             _red_pair_on(gtable_ptr, k4, k5, a8, a9, a10, a11, live, live, RED)
             _red_pair_on(gtable_ptr, k6, k7, a12, a13, a14, a15, live, live, RED)
+        if ZERO:  # launched per level group: zero the next group's rows once this program is done
+            _zero_share(gtable_ptr, zchunk, GROUP0 + 1, T, L, LG, 2, BIG, ZBLOCK, ALIGNED)
 
 def _pow2(n: int) -> int:
     return 1 << max(0, (n - 1).bit_length())
@@ -857,7 +859,8 @@ def _reduction_kind(scatter: Scatter, device: torch.device, features: int) -> in
 FORWARD_LAUNCH = {"block": 32, "levels": 4, "num_warps": 4, "evict": "", "pair_rows": True}
 BACKWARD_LAUNCH = {"block": 32, "levels": 4, "num_warps": 2, "evict": "", "transposed": True}
 # scatter="walk": consecutive samples per thread (chunk), threads along samples (chunks) x levels
-WALK_LAUNCH = {"chunk": 16, "chunks": 8, "levels": 4, "num_warps": 1, "split": False, "zero_per_group": False}
+WALK_LAUNCH = {"chunk": 16, "chunks": 8, "levels": 4, "num_warps": 1, "split": False, "zero_per_group": False,
+               "zero_next": False}
 
 
 def backward_warps(block: int, levels_per_program: int, num_warps: int) -> int:
@@ -949,9 +952,18 @@ def encode_backward(x: torch.Tensor, table: torch.Tensor, levels: reference.Leve
         blocks, groups = triton.cdiv(n, chunk * chunks), triton.cdiv(n_levels, meta["LG"])
         # one launch, or one per level group (split: a group's rows stay in L2 while it runs)
         per_group = bool(WALK_LAUNCH["split"])
+        zeroing: dict = {}
+        zero_group: list[int] = []
+        if zero_each and gtable is not None and not WALK_LAUNCH["zero_next"]:
+            zero_group = [first for first in range(groups)]  # each group's rows just before its launch
+        elif zero_each and gtable is not None:  # the first group's rows now, each launch the next's
+            zero_group = [0]
+            zblock = 512
+            zeroing = {"zchunk": triton.cdiv(triton.cdiv(meta["LG"] * size * features, blocks), zblock) * zblock,
+                       "ZBLOCK": zblock, "ALIGNED": (size * features) % 16 == 0}
         for first, count in ([(g, 1) for g in range(groups)] if per_group else [(0, groups)]):
-            if zero_each and gtable is not None:  # zeroed just before: its lines are still in L2
-                gtable[first * meta["LG"]:(first + count) * meta["LG"]].zero_()
+            if zero_each and gtable is not None and first in zero_group:
+                gtable[first * meta["LG"]:(first + 1) * meta["LG"]].zero_()
             _encode_bwd_walk[(blocks, count)](
                 x, _words(table, meta), ints, scale, _words(grad_out, meta),
                 gtable if gtable is not None else dummy, gx if gx is not None else dummy, n, size,
@@ -959,7 +971,8 @@ def encode_backward(x: torch.Tensor, table: torch.Tensor, levels: reference.Leve
                 CHUNK=chunk, CHUNKS=chunks, TABLE_GRAD=table_grad, X_GRAD=x_grad,
                 RED=_reduction_kind(scatter, x.device, features),
                 num_warps=max(1, min(num_warps or WALK_LAUNCH["num_warps"], chunks * meta["LG"] // 32)),
-                EVICT=BACKWARD_LAUNCH["evict"], GROUP0=first, enable_fp_fusion=False)
+                EVICT=BACKWARD_LAUNCH["evict"], GROUP0=first, ZERO=bool(zeroing) and first + 1 < groups,
+                enable_fp_fusion=False, **zeroing)
     elif zero_each and gtable is not None:  # no samples: nothing to add
         gtable.zero_()
     elif n and (table_grad or x_grad):
