@@ -423,7 +423,7 @@ def forward_rows(levels: reference.Levels, rows: bool) -> Encode:
         before = fast.FORWARD_LAUNCH["pair_rows"]
         fast.FORWARD_LAUNCH["pair_rows"] = rows
         try:
-            return fast.hash_encode(x, table, levels)
+            return fast.hash_encode(x, table, levels, "runs")
         finally:
             fast.FORWARD_LAUNCH["pair_rows"] = before
     return encode
@@ -467,9 +467,9 @@ def main() -> None:
                                                                                "atomic_scalar"),
         "triton sort+segment": lambda i: lambda x, t: fast.hash_encode(x, t, i["levels"], "sort"),
         "triton runs + pairs (in-block sums)": lambda i: lambda x, t: fast.hash_encode(x, t, i["levels"], "runs"),
-        "triton walk (shared corners carried)": lambda i: lambda x, t: fast.hash_encode(x, t, i["levels"], "walk"),
+        "triton walk (default)": lambda i: lambda x, t: fast.hash_encode(x, t, i["levels"], "walk"),
         "triton runs, forward one tile row per sample": lambda i: forward_rows(i["levels"], False),
-        **{name: (lambda i: lambda x, t: fast.hash_encode(x, t, i["levels"])) for name in FLIPPED},
+        **{name: (lambda i: lambda x, t: fast.hash_encode(x, t, i["levels"], "runs")) for name in FLIPPED},
         "torch eager": lambda i: lambda x, t: reference.hash_encode(x, t, i["levels"]),
     }
     if not args.no_compile:

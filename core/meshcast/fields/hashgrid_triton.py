@@ -69,7 +69,7 @@ import torch
 from meshcast.fields import hashgrid as reference
 
 Scatter = Literal["atomic", "atomic_v2", "atomic_scalar", "sort", "runs", "walk"]
-DEFAULT_SCATTER: Scatter = "runs"  # what hash_encode uses unless told (benchmarks switch it)
+DEFAULT_SCATTER: Scatter = "walk"  # what hash_encode uses unless told (benchmarks switch it)
 _TRITON = importlib.util.find_spec("triton") is not None
 
 if _TRITON:
@@ -859,8 +859,8 @@ def _reduction_kind(scatter: Scatter, device: torch.device, features: int) -> in
 FORWARD_LAUNCH = {"block": 32, "levels": 4, "num_warps": 4, "evict": "", "pair_rows": True}
 BACKWARD_LAUNCH = {"block": 32, "levels": 4, "num_warps": 2, "evict": "", "transposed": True}
 # scatter="walk": consecutive samples per thread (chunk), threads along samples (chunks) x levels
-WALK_LAUNCH = {"chunk": 16, "chunks": 8, "levels": 4, "num_warps": 1, "split": False, "zero_per_group": False,
-               "zero_next": False}
+WALK_LAUNCH = {"chunk": 16, "chunks": 8, "levels": 4, "num_warps": 1, "split": True, "zero_per_group": True,
+               "zero_next": True}
 
 
 def backward_warps(block: int, levels_per_program: int, num_warps: int) -> int:
