@@ -130,6 +130,8 @@ def measure(points: str, cfg: HashGridConfig, rep_ms: int, check: bool, sweep: b
         "step_walk_ms": graph_ms(lambda: torch.autograd.grad(
             fast.hash_encode(x, leaf, levels, "walk"), [leaf], gout), rep_ms),
     }
+    part["host_per_step_small_batch"] = host_us(x, levels, cfg)
+    print(points, "host", json.dumps(part["host_per_step_small_batch"]), flush=True)
     xleaf = x.detach().requires_grad_(True)
     for name, scatter, changes in (("walk_split", "walk", {"split": True}),
                                    ("walk_split_zero_per_group", "walk", {"split": True, "zero_per_group": True}),
@@ -175,6 +177,26 @@ def measure(points: str, cfg: HashGridConfig, rep_ms: int, check: bool, sweep: b
     if sweep:
         part["walk_sweep"] = walk_sweep(inp, rep_ms)
     return part
+
+
+def host_us(points: torch.Tensor, levels: reference.Levels, cfg: HashGridConfig) -> dict:
+    """Host time per encoding step (forward + table backward, launched one by one) on a batch so
+    small that the GPU waits for the host: what each scatter costs a training loop in launches."""
+    gen = torch.Generator(device="cuda").manual_seed(3)
+    table = torch.rand(cfg.levels, 2**cfg.log2_table_size, 2, device="cuda", generator=gen).requires_grad_(True)
+    x = points[:1024].contiguous()
+    gout = torch.randn(1024, cfg.output_dim, device="cuda", generator=gen)
+    out = {}
+    for scatter in ("runs", "walk"):
+        for _ in range(20):
+            torch.autograd.grad(fast.hash_encode(x, table, levels, scatter), [table], gout)
+        torch.cuda.synchronize()
+        t = time.perf_counter()
+        for _ in range(200):
+            torch.autograd.grad(fast.hash_encode(x, table, levels, scatter), [table], gout)
+        torch.cuda.synchronize()
+        out[f"{scatter}_us"] = (time.perf_counter() - t) / 200 * 1e6
+    return out
 
 
 def walk_sweep(inp: dict, rep_ms: int) -> list[dict]:

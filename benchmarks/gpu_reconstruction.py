@@ -210,10 +210,17 @@ def main() -> None:
     parser.add_argument("--extract", type=int, nargs="*", default=[512])
     parser.add_argument("--max-eval", type=int, default=None, help="evaluate on at most this many test images")
     parser.add_argument("--iou-views", type=int, default=10)
+    parser.add_argument("--scatter", choices=["walk", "runs", "atomic"], default=None,
+                        help="the Triton encoding backward's table-gradient scatter (default: the module's)")
     parser.add_argument("--train-args", nargs=argparse.REMAINDER, default=[])
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     import torch
+
+    if args.scatter:
+        from meshcast.fields import hashgrid_triton
+
+        hashgrid_triton.DEFAULT_SCATTER = args.scatter
 
     machine = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
     rows = {"lego-nerf": lego_nerf, "lego-neus": lego_neus, "fox": fox, "capture": capture}[args.task](args)

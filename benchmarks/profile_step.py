@@ -70,7 +70,7 @@ def main() -> None:
                         help="also list where a step makes the host wait for the GPU (CUDA only)")
     parser.add_argument("--checks", action="store_true",
                         help="time the step as train() runs it: with its finiteness checks")
-    parser.add_argument("--scatter", choices=["runs", "atomic"], default=None,
+    parser.add_argument("--scatter", choices=["walk", "runs", "atomic"], default=None,
                         help="the Triton encoding backward's table-gradient scatter (default: the module's)")
     args = parser.parse_args()
     if args.scatter:

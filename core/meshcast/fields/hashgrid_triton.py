@@ -945,8 +945,10 @@ def encode_backward(x: torch.Tensor, table: torch.Tensor, levels: reference.Leve
         vals = torch.empty(n_levels * 8 * n, features, device=x.device, dtype=torch.float32)
     if n and (table_grad or x_grad) and walk:
         dummy = table
-        chunk, chunks = WALK_LAUNCH["chunk"], WALK_LAUNCH["chunks"]
         meta["LG"] = min(_pow2(n_levels), levels_per_program or WALK_LAUNCH["levels"])
+        # at least one tile element per thread: Triton would give an element to two threads,
+        # and the inline-PTX reductions would add it twice (as in backward_warps)
+        chunk, chunks = WALK_LAUNCH["chunk"], max(WALK_LAUNCH["chunks"], 32 // meta["LG"])
         gx = torch.empty(triton.cdiv(n_levels, meta["LG"]), n, 3, device=x.device,
                          dtype=torch.float32) if x_grad else None
         blocks, groups = triton.cdiv(n, chunk * chunks), triton.cdiv(n_levels, meta["LG"])
