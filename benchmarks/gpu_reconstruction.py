@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -217,10 +218,8 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     import torch
 
-    if args.scatter:
-        from meshcast.fields import hashgrid_triton
-
-        hashgrid_triton.DEFAULT_SCATTER = args.scatter
+    if args.scatter:  # the training runs are child processes: they read it from the environment
+        os.environ["MESHCAST_TRITON_SCATTER"] = args.scatter
 
     machine = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
     rows = {"lego-nerf": lego_nerf, "lego-neus": lego_neus, "fox": fox, "capture": capture}[args.task](args)

@@ -69,7 +69,14 @@ import torch
 from meshcast.fields import hashgrid as reference
 
 Scatter = Literal["atomic", "atomic_v2", "atomic_scalar", "sort", "runs", "walk"]
-DEFAULT_SCATTER: Scatter = "walk"  # what hash_encode uses unless told (benchmarks switch it)
+# what hash_encode uses unless told; MESHCAST_TRITON_SCATTER picks another for a whole process
+# (benchmarks compare them through training runs that way)
+DEFAULT_SCATTER: Scatter = "walk"
+if os.environ.get("MESHCAST_TRITON_SCATTER"):
+    if os.environ["MESHCAST_TRITON_SCATTER"] not in Scatter.__args__:
+        raise ValueError(f"MESHCAST_TRITON_SCATTER={os.environ['MESHCAST_TRITON_SCATTER']!r}: "
+                         f"use one of {', '.join(Scatter.__args__)}")
+    DEFAULT_SCATTER = os.environ["MESHCAST_TRITON_SCATTER"]  # type: ignore[assignment]
 _TRITON = importlib.util.find_spec("triton") is not None
 
 if _TRITON:
