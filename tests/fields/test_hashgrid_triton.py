@@ -128,11 +128,14 @@ def test_forward_tile_layouts_match_reference(fast, monkeypatch, layout, dtype):
         assert_rel(got, exact, 1e-6 if dtype == torch.float32 else 1e-3)
 
 
-@pytest.mark.parametrize("features, log2, n", [(2, 10, 300), (3, 9, 70), (2, 10, 0), (2, 10, 1)])
-def test_forward_zeroes_the_gradient_buffer(fast, features, log2, n):
-    """With a table that needs a gradient, the forward kernel zeroes the buffer the backward adds
-    into: every element, for any batch (none, one, more blocks than rows); a second backward of
-    the same graph (retain_graph) starts from new zeros and gets the same gradient."""
+@pytest.mark.parametrize("features, log2, n, min_warps", [(2, 10, 300, 0), (3, 9, 70, 0), (2, 10, 0, 0),
+                                                        (2, 10, 1, 0), (2, 10, 300, 10**6)])
+def test_forward_zeroes_the_gradient_buffer(fast, monkeypatch, features, log2, n, min_warps):
+    """With a table that needs a gradient, the forward kernel (or, for few programs, a memset)
+    zeroes the buffer the backward adds into: every element, for any batch (none, one, more
+    blocks than rows); a second backward of the same graph (retain_graph) starts from new zeros
+    and gets the same gradient."""
+    monkeypatch.setattr(fast, "ZERO_MIN_WARPS", min_warps)  # 10**6: a memset, as for small batches
     torch.manual_seed(11)
     lv, table = grid_setup(levels=5, features=features, log2=log2, base=4, finest=64)
     buf = torch.full(table.shape, float("nan"))
@@ -242,12 +245,14 @@ def test_walk_carries_shared_corners_to_the_next_sample(fast, monkeypatch, chunk
     _, ref_gx, ref_gt = encode_and_grads(lambda p, t: reference.hash_encode(p, t, lv), x, table, gout)
     monkeypatch.setitem(fast.WALK_LAUNCH, "chunk", chunk)
     monkeypatch.setitem(fast.WALK_LAUNCH, "chunks", chunks)
-    for x_grad, split, zero, zero_next in ((False, False, False, False), (True, False, False, False),
-                                           (False, True, False, False), (False, True, True, False),
-                                           (False, True, True, True), (True, True, True, True)):
+    for x_grad, split, zero, zero_next, min_warps in (
+            (False, False, False, False, 0), (True, False, False, False, 0), (False, True, False, False, 0),
+            (False, True, True, False, 0), (False, True, True, True, 0), (True, True, True, True, 0),
+            (False, True, True, True, 10**6)):
         monkeypatch.setitem(fast.WALK_LAUNCH, "split", split)  # one launch per level group
         monkeypatch.setitem(fast.WALK_LAUNCH, "zero_per_group", zero)  # each group's rows zeroed before it
         monkeypatch.setitem(fast.WALK_LAUNCH, "zero_next", zero_next)  # ... by the launch before
+        monkeypatch.setattr(fast, "ZERO_MIN_WARPS", min_warps)  # 10**6: memsets (a small batch)
         with monkeypatch.context() as m:  # new buffers full of NaN: every row must be zeroed first
             m.setattr(torch, "empty", lambda *a, _empty=torch.empty, **k: _empty(*a, **k).fill_(float("nan")))
             gx, gt = fast.encode_backward(x, table, lv, gout, x_grad=x_grad, scatter="walk",

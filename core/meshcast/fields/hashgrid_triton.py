@@ -870,6 +870,12 @@ WALK_LAUNCH = {"chunk": 16, "chunks": 8, "levels": 4, "num_warps": 1, "split": T
                "zero_next": True}
 
 
+# Kernels zero a gradient buffer on the side (the forward for the backward, a walk launch for the
+# next level group) only with at least this many warps per level group to share it among; with
+# fewer (small batches) the stores would take longer than a memset.
+ZERO_MIN_WARPS = 1024
+
+
 def backward_warps(block: int, levels_per_program: int, num_warps: int) -> int:
     """Warps the backward may use for a tile of ``block * levels_per_program`` elements: no more
     threads than elements. Where a tile has fewer elements than threads, Triton gives some
@@ -901,12 +907,15 @@ def encode_forward(x: torch.Tensor, table: torch.Tensor, levels: reference.Level
     if zero is not None:
         if zero.shape != table.shape or zero.dtype != torch.float32 or not zero.is_contiguous():
             raise ValueError(f"zero must be a contiguous float32 tensor of shape {tuple(table.shape)}")
-        zblock = 512
-        programs = triton.cdiv(n, block) if n else 1
-        zchunk = triton.cdiv(triton.cdiv(meta["LG"] * size * features, programs), zblock) * zblock
-        zeroing = {"zero_ptr": zero, "zchunk": zchunk, "ZERO": True, "ZBLOCK": zblock,
-                   "ALIGNED": (size * features) % 16 == 0}
-    if n or zero is not None:
+        programs = triton.cdiv(n, block)
+        if not programs or programs * (num_warps or FORWARD_LAUNCH["num_warps"]) < ZERO_MIN_WARPS:
+            zero.zero_()  # too few programs to share it out: a memset is faster
+        else:
+            zblock = 512
+            zchunk = triton.cdiv(triton.cdiv(meta["LG"] * size * features, programs), zblock) * zblock
+            zeroing = {"zero_ptr": zero, "zchunk": zchunk, "ZERO": True, "ZBLOCK": zblock,
+                       "ALIGNED": (size * features) % 16 == 0}
+    if n:
         _encode_fwd[_grid(max(n, 1), meta, block)](
             x, _words(table, meta), ints, scale, _words(out, meta), n, size, BLOCK=block,
             num_warps=num_warps or FORWARD_LAUNCH["num_warps"], EVICT=FORWARD_LAUNCH["evict"],
@@ -959,12 +968,15 @@ def encode_backward(x: torch.Tensor, table: torch.Tensor, levels: reference.Leve
         gx = torch.empty(triton.cdiv(n_levels, meta["LG"]), n, 3, device=x.device,
                          dtype=torch.float32) if x_grad else None
         blocks, groups = triton.cdiv(n, chunk * chunks), triton.cdiv(n_levels, meta["LG"])
+        warps = max(1, min(num_warps or WALK_LAUNCH["num_warps"], chunks * meta["LG"] // 32))
         # one launch, or one per level group (split: a group's rows stay in L2 while it runs)
         per_group = bool(WALK_LAUNCH["split"])
         zeroing: dict = {}
         zero_group: list[int] = []
         if zero_each and gtable is not None and not WALK_LAUNCH["zero_next"]:
             zero_group = [first for first in range(groups)]  # each group's rows just before its launch
+        elif zero_each and gtable is not None and blocks * warps < ZERO_MIN_WARPS:
+            zero_group = list(range(groups))  # too few programs to share the zeroing out
         elif zero_each and gtable is not None:  # the first group's rows now, each launch the next's
             zero_group = [0]
             zblock = 512
@@ -979,8 +991,7 @@ def encode_backward(x: torch.Tensor, table: torch.Tensor, levels: reference.Leve
                 L=meta["L"], LG=meta["LG"], ELEM=meta["ELEM"], POW2=meta["POW2"], BIG=meta["BIG"],
                 CHUNK=chunk, CHUNKS=chunks, TABLE_GRAD=table_grad, X_GRAD=x_grad,
                 RED=_reduction_kind(scatter, x.device, features),
-                num_warps=max(1, min(num_warps or WALK_LAUNCH["num_warps"], chunks * meta["LG"] // 32)),
-                EVICT=BACKWARD_LAUNCH["evict"], GROUP0=first, ZERO=bool(zeroing) and first + 1 < groups,
+                num_warps=warps, EVICT=BACKWARD_LAUNCH["evict"], GROUP0=first, ZERO=bool(zeroing) and first + 1 < groups,
                 enable_fp_fusion=False, **zeroing)
     elif zero_each and gtable is not None:  # no samples: nothing to add
         gtable.zero_()
