@@ -467,7 +467,7 @@ def main() -> None:
                                                                                "atomic_scalar"),
         "triton sort+segment": lambda i: lambda x, t: fast.hash_encode(x, t, i["levels"], "sort"),
         "triton runs + pairs (in-block sums)": lambda i: lambda x, t: fast.hash_encode(x, t, i["levels"], "runs"),
-        "triton walk (default)": lambda i: lambda x, t: fast.hash_encode(x, t, i["levels"], "walk"),
+        "triton walk (auto in CUDA graphs)": lambda i: lambda x, t: fast.hash_encode(x, t, i["levels"], "walk"),
         "triton runs, forward one tile row per sample": lambda i: forward_rows(i["levels"], False),
         **{name: (lambda i: lambda x, t: fast.hash_encode(x, t, i["levels"], "runs")) for name in FLIPPED},
         "torch eager": lambda i: lambda x, t: reference.hash_encode(x, t, i["levels"]),

@@ -272,6 +272,17 @@ def test_walk_carries_shared_corners_to_the_next_sample(fast, monkeypatch, chunk
     assert torch.equal(gt, torch.zeros_like(table))
 
 
+def test_auto_scatter_walks_only_inside_cuda_graphs(fast, monkeypatch):
+    """The default scatter ("auto"): the walk while a CUDA graph is captured (its launches are
+    free there), the runs when launched one by one; an explicit choice stays as it is."""
+    assert fast.DEFAULT_SCATTER == "auto"
+    assert fast.resolve_scatter(None) == "runs"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_current_stream_capturing", lambda: True)
+    assert fast.resolve_scatter(None) == "walk"
+    assert fast.resolve_scatter("atomic") == "atomic"
+
+
 @pytest.mark.parametrize("features", [2, 3])
 @pytest.mark.parametrize("scatter", ["runs", "atomic", "sort", "walk"])
 def test_backward_tile_layouts_match_reference(fast, monkeypatch, features, scatter):

@@ -68,10 +68,10 @@ import torch
 
 from meshcast.fields import hashgrid as reference
 
-Scatter = Literal["atomic", "atomic_v2", "atomic_scalar", "sort", "runs", "walk"]
+Scatter = Literal["atomic", "atomic_v2", "atomic_scalar", "sort", "runs", "walk", "auto"]
 # what hash_encode uses unless told; MESHCAST_TRITON_SCATTER picks another for a whole process
 # (benchmarks compare them through training runs that way)
-DEFAULT_SCATTER: Scatter = "walk"
+DEFAULT_SCATTER: Scatter = "auto"
 if os.environ.get("MESHCAST_TRITON_SCATTER"):
     if os.environ["MESHCAST_TRITON_SCATTER"] not in Scatter.__args__:
         raise ValueError(f"MESHCAST_TRITON_SCATTER={os.environ['MESHCAST_TRITON_SCATTER']!r}: "
@@ -933,7 +933,7 @@ def encode_backward(x: torch.Tensor, table: torch.Tensor, levels: reference.Leve
     """Gradients (d x (N, 3) in x's dtype, d table (L, T, F) in the table's dtype) of <grad_out, out>;
     ``scatter`` as in ``hash_encode``. ``zeroed``: a float32 buffer of zeros of the table's shape
     (``encode_forward(..., zero=...)``) to add the table gradient into, instead of a new one."""
-    scatter = scatter or DEFAULT_SCATTER
+    scatter = resolve_scatter(scatter)
     n = x.shape[0]
     n_levels, size, features = table.shape
     x = x.contiguous()
@@ -1125,12 +1125,23 @@ class HashEncode(torch.autograd.Function):
         return gx, gtable, None, None, None
 
 
+def resolve_scatter(scatter: Scatter | None) -> Scatter:
+    """``scatter`` or the default, with "auto" made concrete: "walk" while a CUDA graph is being
+    captured (its launches then cost nothing: 0.275 against 0.300 ms per step on rays, H100),
+    else "runs" (launched one by one, the walk's four launches cost the host ~0.3 ms, and NeRF
+    training on an H100 made 11% fewer steps in 60 s)."""
+    scatter = scatter or DEFAULT_SCATTER
+    if scatter == "auto":
+        return "walk" if torch.cuda.is_available() and torch.cuda.is_current_stream_capturing() else "runs"
+    return scatter
+
+
 def hash_encode(x: torch.Tensor, table: torch.Tensor, levels: reference.Levels,
                 scatter: Scatter | None = None) -> torch.Tensor:
     """Encode (N, 3) points in [0, 1]^3 with tables (L, T, F) -> (N, L * F) features (Triton);
     ``scatter``: how the backward adds the table gradient (default ``DEFAULT_SCATTER``)."""
     # Function.forward sees needs_input_grad True under no_grad too: ask here whether a graph is made
-    scatter = scatter or DEFAULT_SCATTER
+    scatter = resolve_scatter(scatter)
     zero = ZERO_IN_FORWARD and torch.is_grad_enabled() and table.requires_grad
     if scatter == "walk" and WALK_LAUNCH["split"] and WALK_LAUNCH["zero_per_group"] and not x.requires_grad:
         zero = False  # the backward zeroes each level group's rows just before adding into them
