@@ -70,8 +70,6 @@ def main() -> None:
             fast.hash_encode(xleaf, leaf, levels, scatter), [leaf, xleaf], gout))
     rows["step_reference_eager_us"] = host_us(lambda: torch.autograd.grad(
         reference.hash_encode(x, leaf, levels), [leaf], gout), calls=50)
-    for name, value in rows.items():
-        print(f"{name:32s} {value:9.1f} us", flush=True)
     profile = cProfile.Profile()
     profile.enable()
     for _ in range(200):
@@ -80,12 +78,14 @@ def main() -> None:
     profile.disable()
     text = io.StringIO()
     pstats.Stats(profile, stream=text).sort_stats("tottime").print_stats(25)
-    print(text.getvalue()[:6000])
     props = torch.cuda.get_device_properties(0)
     args.json.write_text(json.dumps({"date": time.strftime("%Y-%m-%d"), "gpu": props.name, "torch": torch.__version__,
                                      "triton": __import__("triton").__version__, "command": " ".join(sys.argv),
                                      "points": args.points, "host_us": rows, "profile_default_step": text.getvalue()},
-                                    indent=1))
+                                    indent=1))  # before printing: a pipe closed early must not lose it
+    for name, value in rows.items():
+        print(f"{name:32s} {value:9.1f} us", flush=True)
+    print(text.getvalue()[:6000])
 
 
 if __name__ == "__main__":
