@@ -17,9 +17,9 @@ corner order, same hash, same trilinear weights computed in float32). The kernel
 * backward: the same corners again; the table gradient ``g * w`` is scattered either with
   atomic adds or by writing (row, value) pairs, sorting them by row and summing each run
   (``scatter="sort"``: one atomic per distinct row and block, measured slower). ``"runs"``
-  (default) first sums, inside a block, the gradients of consecutive samples that fall in the
-  same cell of a level (samples along a ray do at the coarse levels; a segmented scan) and adds
-  each run once: on an H100 the backward took 0.26 instead of 0.39 ms for points along rays and
+  (the default launched one by one) first sums, inside a block, the gradients of consecutive
+  samples that fall in the same cell of a level (samples along a ray do at the coarse levels;
+  a segmented scan) and adds each run once: on an H100 the backward took 0.26 instead of 0.39 ms for points along rays and
   the same time for uniform points (benchmarks/RESULTS.md; 0.22 ms with today's launch
   settings). The additions are atomics, for two
   features on Hopper and newer (inline PTX): the two x-neighbour corners merged into one 16-byte
@@ -33,8 +33,22 @@ corner order, same hash, same trilinear weights computed in float32). The kernel
   with the table gradient alone the same. Where the backward is limited on points along rays:
   its fine level groups by the number of L2 reductions (11.8 ps each on an H100, the probe's
   rate), its coarse groups by instructions (benchmarks/backward_parts.py);
+* ``"walk"`` (the default while a CUDA graph is captured, ``resolve_scatter``; table gradient
+  alone, two features): each thread follows CHUNK consecutive samples at one level and keeps
+  the sums of its cell's 8 vertices in registers, by vertex parity; a vertex the next sample's
+  cell shares (same cell, or a neighbour across a face, edge or corner) keeps its sum, the
+  others are added: a quarter fewer reductions on rays than the runs. One launch per level
+  group, each group's gradient rows zeroed just before (the first by a memset, the next by the
+  launch before, once its programs are done), so they are in L2 when the sums arrive: the step
+  took 0.275 instead of 0.300 ms on rays, 0.523 instead of 0.516 on uniform points (H100). The
+  four launches cost the host ~0.2 ms launched one by one, more than the GPU saves, hence
+  "auto". A walk of the forward (loading only the rows of new vertices) measured 0.142 against
+  0.089 ms: a thread's steps wait on each other's loads, and the tiles already merge the loads
+  of shared rows (history: commit ffa3d0b);
 * the table gradient's float32 buffer is zeroed by the forward kernel when the table needs a
-  gradient (``ZERO_IN_FORWARD``), instead of a memset before the backward: 1-2% of a step;
+  gradient (``ZERO_IN_FORWARD``), instead of a memset before the backward: 1-2% of a step.
+  Kernels zero on the side only with at least ``ZERO_MIN_WARPS`` warps to share it: a batch of
+  1024 points has 8 walk programs, which would each zero 2 MiB alone; smaller batches memset;
 * programs take ``block`` samples times a group of levels; sample blocks vary fastest, so the
   tables (and gradients) of one level group stay in L2 while every sample visits them. A
   backward launch never has more threads than tile elements (``backward_warps``): Triton would
@@ -679,10 +693,9 @@ if _TRITON:
         return base.to(tl.int32), pos - base
 
     @triton.jit(do_not_specialize=["GROUP0"])
-    def _encode_bwd_walk(x_ptr, table_ptr, level_ptr, scale_ptr, gout_ptr, gtable_ptr, gx_ptr, N, T,
+    def _encode_bwd_walk(x_ptr, level_ptr, scale_ptr, gout_ptr, gtable_ptr, N, T,
                          L: tl.constexpr, LG: tl.constexpr, ELEM: tl.constexpr, POW2: tl.constexpr,
-                         BIG: tl.constexpr, CHUNK: tl.constexpr, CHUNKS: tl.constexpr,
-                         TABLE_GRAD: tl.constexpr, X_GRAD: tl.constexpr, RED: tl.constexpr,
+                         BIG: tl.constexpr, CHUNK: tl.constexpr, CHUNKS: tl.constexpr, RED: tl.constexpr,
                          EVICT: tl.constexpr, GROUP0=0, zchunk=0, ZERO: tl.constexpr = False,
                          ZBLOCK: tl.constexpr = 512, ALIGNED: tl.constexpr = False):
         """The two-feature backward as a walk (``scatter="walk"``): each thread takes CHUNK
@@ -694,7 +707,7 @@ if _TRITON:
         the samples come; samples along rays need about a quarter fewer reductions than with the
         runs of whole cells (``"runs"``). Tiles are [CHUNKS, LG]: the levels of a sample on
         neighbouring lanes, so its d out words are one 32-byte sector."""
-        chunk, group, lv, scale, stride, size, hashed, base = _walk_setup(
+        chunk, _group, lv, scale, stride, size, hashed, base = _walk_setup(
             level_ptr, scale_ptr, T, L, LG, BIG, CHUNKS, GROUP0)
         zero = tl.zeros([CHUNKS, LG], dtype=tl.float32)
         izero = tl.zeros([CHUNKS, LG], dtype=tl.int32)
@@ -722,74 +735,41 @@ if _TRITON:
             x0, x1, wx0, wx1, vx0, vx1 = _parity_axis(ix, jx, fx, new)
             y0, y1, wy0, wy1, vy0, vy1 = _parity_axis(iy, jy, fy, new)
             z0, z1, wz0, wz1, vz0, vz1 = _parity_axis(iz, jz, fz, new)
-            if TABLE_GRAD:  # add the sums of vertices the new cell does not have, keep the rest
-                yz = y0 & z0
-                _red_pair_on(gtable_ptr, k0, k1, a0, a1, a2, a3, live & ~(x0 & yz), live & ~(x1 & yz), RED)
-                a0, a1, a2, a3 = _keep2(a0, a1, a2, a3, x0 & yz, x1 & yz)
-                yz = y0 & z1
-                _red_pair_on(gtable_ptr, k2, k3, a4, a5, a6, a7, live & ~(x0 & yz), live & ~(x1 & yz), RED)
-                a4, a5, a6, a7 = _keep2(a4, a5, a6, a7, x0 & yz, x1 & yz)
-                yz = y1 & z0
-                _red_pair_on(gtable_ptr, k4, k5, a8, a9, a10, a11, live & ~(x0 & yz), live & ~(x1 & yz), RED)
-                a8, a9, a10, a11 = _keep2(a8, a9, a10, a11, x0 & yz, x1 & yz)
-                yz = y1 & z1
-                _red_pair_on(gtable_ptr, k6, k7, a12, a13, a14, a15, live & ~(x0 & yz),
-                             live & ~(x1 & yz), RED)
-                a12, a13, a14, a15 = _keep2(a12, a13, a14, a15, x0 & yz, x1 & yz)
-                s0, s1, s2, s3 = _pair_grads2(g0, g1, wx0, wx1, wy0, wz0)
-                s4, s5, s6, s7 = _pair_grads2(g0, g1, wx0, wx1, wy0, wz1)
-                s8, s9, s10, s11 = _pair_grads2(g0, g1, wx0, wx1, wy1, wz0)
-                s12, s13, s14, s15 = _pair_grads2(g0, g1, wx0, wx1, wy1, wz1)
-                a0, a1, a2, a3 = a0 + s0, a1 + s1, a2 + s2, a3 + s3
-                a4, a5, a6, a7 = a4 + s4, a5 + s5, a6 + s6, a7 + s7
-                a8, a9, a10, a11 = a8 + s8, a9 + s9, a10 + s10, a11 + s11
-                a12, a13, a14, a15 = a12 + s12, a13 + s13, a14 + s14, a15 + s15
+            # add the sums of vertices the new cell does not have, keep the rest
+            yz = y0 & z0
+            _red_pair_on(gtable_ptr, k0, k1, a0, a1, a2, a3, live & ~(x0 & yz), live & ~(x1 & yz), RED)
+            a0, a1, a2, a3 = _keep2(a0, a1, a2, a3, x0 & yz, x1 & yz)
+            yz = y0 & z1
+            _red_pair_on(gtable_ptr, k2, k3, a4, a5, a6, a7, live & ~(x0 & yz), live & ~(x1 & yz), RED)
+            a4, a5, a6, a7 = _keep2(a4, a5, a6, a7, x0 & yz, x1 & yz)
+            yz = y1 & z0
+            _red_pair_on(gtable_ptr, k4, k5, a8, a9, a10, a11, live & ~(x0 & yz), live & ~(x1 & yz), RED)
+            a8, a9, a10, a11 = _keep2(a8, a9, a10, a11, x0 & yz, x1 & yz)
+            yz = y1 & z1
+            _red_pair_on(gtable_ptr, k6, k7, a12, a13, a14, a15, live & ~(x0 & yz),
+                         live & ~(x1 & yz), RED)
+            a12, a13, a14, a15 = _keep2(a12, a13, a14, a15, x0 & yz, x1 & yz)
+            s0, s1, s2, s3 = _pair_grads2(g0, g1, wx0, wx1, wy0, wz0)
+            s4, s5, s6, s7 = _pair_grads2(g0, g1, wx0, wx1, wy0, wz1)
+            s8, s9, s10, s11 = _pair_grads2(g0, g1, wx0, wx1, wy1, wz0)
+            s12, s13, s14, s15 = _pair_grads2(g0, g1, wx0, wx1, wy1, wz1)
+            a0, a1, a2, a3 = a0 + s0, a1 + s1, a2 + s2, a3 + s3
+            a4, a5, a6, a7 = a4 + s4, a5 + s5, a6 + s6, a7 + s7
+            a8, a9, a10, a11 = a8 + s8, a9 + s9, a10 + s10, a11 + s11
+            a12, a13, a14, a15 = a12 + s12, a13 + s13, a14 + s14, a15 + s15
             k0, k1, k2, k3, k4, k5, k6, k7 = _walk_keys(base, vx0, vx1, vy0, vy1, vz0, vz1, stride, size,
                                                         hashed, T, POW2)
-            if X_GRAD:  # as in _encode_bwd, with the corners of the cell in parity order
-                ox = (jx & 1) == 1
-                gpx = zero
-                gpy = zero
-                gpz = zero
-                for c in tl.static_range(4):
-                    cy = (c >> 1) & 1
-                    cz = c & 1
-                    if c == 0:
-                        key0, key1 = k0, k1
-                    elif c == 1:
-                        key0, key1 = k2, k3
-                    elif c == 2:
-                        key0, key1 = k4, k5
-                    else:
-                        key0, key1 = k6, k7
-                    wy = wy1 if cy else wy0
-                    wz = wz1 if cz else wz0
-                    # the corner of offset 1 along an axis is the odd vertex where the cell is even
-                    sy = tl.where(((jy & 1) == 1) ^ (cy == 1), 1.0, -1.0)
-                    sz = tl.where(((jz & 1) == 1) ^ (cz == 1), 1.0, -1.0)
-                    p0 = _corner_dot(table_ptr, key0, g0, g1, 0, new, 2, 2, ELEM)
-                    p1 = _corner_dot(table_ptr, key1, g0, g1, 0, new, 2, 2, ELEM)
-                    d0 = tl.where(ox, p1, p0)  # offset 0 along x
-                    d1 = tl.where(ox, p0, p1)
-                    dxv = d0 * (1.0 - fx) + d1 * fx
-                    gpx += (d1 - d0) * (wy * wz)
-                    gpy += dxv * (sy * wz)
-                    gpz += dxv * (sz * wy)
-                s = scale[None, :]
-                gxo = gx_ptr + (group * N + n) * 3
-                tl.store(gxo + 0, tl.sum(gpx * s, axis=1), mask=nmask)
-                tl.store(gxo + 1, tl.sum(gpy * s, axis=1), mask=nmask)
-                tl.store(gxo + 2, tl.sum(gpz * s, axis=1), mask=nmask)
             ix, iy, iz = jx, jy, jz
             live = new
             n += 1
-        if TABLE_GRAD:  # the last cell's sums
-            _red_pair_on(gtable_ptr, k0, k1, a0, a1, a2, a3, live, live, RED)
-            _red_pair_on(gtable_ptr, k2, k3, a4, a5, a6, a7, live, live, RED)
-            _red_pair_on(gtable_ptr, k4, k5, a8, a9, a10, a11, live, live, RED)
-            _red_pair_on(gtable_ptr, k6, k7, a12, a13, a14, a15, live, live, RED)
+        # the last cell's sums
+        _red_pair_on(gtable_ptr, k0, k1, a0, a1, a2, a3, live, live, RED)
+        _red_pair_on(gtable_ptr, k2, k3, a4, a5, a6, a7, live, live, RED)
+        _red_pair_on(gtable_ptr, k4, k5, a8, a9, a10, a11, live, live, RED)
+        _red_pair_on(gtable_ptr, k6, k7, a12, a13, a14, a15, live, live, RED)
         if ZERO:  # launched per level group: zero the next group's rows once this program is done
             _zero_share(gtable_ptr, zchunk, GROUP0 + 1, T, L, LG, 2, BIG, ZBLOCK, ALIGNED)
+
 
 def _pow2(n: int) -> int:
     return 1 << max(0, (n - 1).bit_length())
@@ -872,7 +852,7 @@ WALK_LAUNCH = {"chunk": 16, "chunks": 8, "levels": 4, "num_warps": 1, "split": T
 
 # Kernels zero a gradient buffer on the side (the forward for the backward, a walk launch for the
 # next level group) only with at least this many warps per level group to share it among; with
-# fewer (small batches) the stores would take longer than a memset.
+# fewer (small batches) each warp would store megabytes alone, and a memset does it instead.
 ZERO_MIN_WARPS = 1024
 
 
@@ -945,7 +925,7 @@ def encode_backward(x: torch.Tensor, table: torch.Tensor, levels: reference.Leve
     grid = _grid(n, meta, block)
     # the walk for the table gradient alone: with the x gradient its per-step row gathers wait in
     # each thread (0.46 against 0.39 ms on rays, H100), so that goes to the runs kernel
-    walk = scatter == "walk" and meta["PACK"] == 2 and not x_grad
+    walk = scatter == "walk" and meta["PACK"] == 2 and table_grad and not x_grad
     # the walk split by level group zeroes each group's rows just before its launch
     zero_each = walk and table_grad and zeroed is None and WALK_LAUNCH["split"] and WALK_LAUNCH["zero_per_group"]
     gtable = None
@@ -959,14 +939,11 @@ def encode_backward(x: torch.Tensor, table: torch.Tensor, levels: reference.Leve
     if sort:
         keys = torch.empty(n_levels * 8 * n, device=x.device, dtype=torch.int64 if meta["BIG"] else torch.int32)
         vals = torch.empty(n_levels * 8 * n, features, device=x.device, dtype=torch.float32)
-    if n and (table_grad or x_grad) and walk:
-        dummy = table
+    if n and walk:
         meta["LG"] = min(_pow2(n_levels), levels_per_program or WALK_LAUNCH["levels"])
         # at least one tile element per thread: Triton would give an element to two threads,
         # and the inline-PTX reductions would add it twice (as in backward_warps)
         chunk, chunks = WALK_LAUNCH["chunk"], max(WALK_LAUNCH["chunks"], 32 // meta["LG"])
-        gx = torch.empty(triton.cdiv(n_levels, meta["LG"]), n, 3, device=x.device,
-                         dtype=torch.float32) if x_grad else None
         blocks, groups = triton.cdiv(n, chunk * chunks), triton.cdiv(n_levels, meta["LG"])
         warps = max(1, min(num_warps or WALK_LAUNCH["num_warps"], chunks * meta["LG"] // 32))
         # one launch, or one per level group (split: a group's rows stay in L2 while it runs)
@@ -986,12 +963,11 @@ def encode_backward(x: torch.Tensor, table: torch.Tensor, levels: reference.Leve
             if zero_each and gtable is not None and first in zero_group:
                 gtable[first * meta["LG"]:(first + 1) * meta["LG"]].zero_()
             _encode_bwd_walk[(blocks, count)](
-                x, _words(table, meta), ints, scale, _words(grad_out, meta),
-                gtable if gtable is not None else dummy, gx if gx is not None else dummy, n, size,
+                x, ints, scale, _words(grad_out, meta), gtable, n, size,
                 L=meta["L"], LG=meta["LG"], ELEM=meta["ELEM"], POW2=meta["POW2"], BIG=meta["BIG"],
-                CHUNK=chunk, CHUNKS=chunks, TABLE_GRAD=table_grad, X_GRAD=x_grad,
-                RED=_reduction_kind(scatter, x.device, features),
-                num_warps=warps, EVICT=BACKWARD_LAUNCH["evict"], GROUP0=first, ZERO=bool(zeroing) and first + 1 < groups,
+                CHUNK=chunk, CHUNKS=chunks, RED=_reduction_kind(scatter, x.device, features),
+                num_warps=warps, EVICT=BACKWARD_LAUNCH["evict"], GROUP0=first,
+                ZERO=bool(zeroing) and first + 1 < groups,
                 enable_fp_fusion=False, **zeroing)
     elif zero_each and gtable is not None:  # no samples: nothing to add
         gtable.zero_()
