@@ -347,30 +347,6 @@ if _TRITON:
             "=r,l,f,f,r", [ptr.to(tl.int64), a, b, on.to(tl.int32)], dtype=tl.int32, is_pure=False, pack=1)
 
     @triton.jit
-    def _red_add_pair(gtable_ptr, key0, key1, a0, a1, b0, b1, on):
-        """Rows key0 += (a0, a1) and key1 += (b0, b1) of a two-feature float32 table: one 16-byte
-        ``red.global.add.v4.f32`` where both rows share an aligned pair (x-neighbours do whenever
-        the lower row is even), else two 8-byte reductions."""
-        merged = (key0 >> 1) == (key1 >> 1)
-        low_first = (key0 & 1) == 0
-        v0 = tl.where(low_first, a0, b0)
-        v1 = tl.where(low_first, a1, b1)
-        v2 = tl.where(low_first, b0, a0)
-        v3 = tl.where(low_first, b1, a1)
-        base = (gtable_ptr + (key0 - (key0 & 1)) * 2).to(tl.int64)
-        return tl.inline_asm_elementwise(
-            "{ .reg .pred p, m, s; setp.ne.b32 p, $13, 0; setp.ne.and.b32 m, $12, 0, p;"
-            " setp.eq.and.b32 s, $12, 0, p;"
-            " @m red.relaxed.gpu.global.add.v4.f32 [$1], {$4, $5, $6, $7};"
-            " @s red.relaxed.gpu.global.add.v2.f32 [$2], {$8, $9};"
-            " @s red.relaxed.gpu.global.add.v2.f32 [$3], {$10, $11}; }"
-            " mov.b32 $0, 0;",
-            "=r,l,l,l,f,f,f,f,f,f,f,f,r,r",
-            [base, (gtable_ptr + key0 * 2).to(tl.int64), (gtable_ptr + key1 * 2).to(tl.int64),
-             v0, v1, v2, v3, a0, a1, b0, b1, merged.to(tl.int32), on.to(tl.int32)],
-            dtype=tl.int32, is_pure=False, pack=1)
-
-    @triton.jit
     def _scatter_corner(gtable_ptr, key_ptr, val_ptr, key, a, b, corner, lv, n, N, f, mask2,
                         F: tl.constexpr, PACK: tl.constexpr, SORT: tl.constexpr, RED: tl.constexpr,
                         TR: tl.constexpr):
@@ -476,7 +452,7 @@ if _TRITON:
                 else:
                     a0, a1, b0, b1 = _pair_grads(g0, g1, fx, wy, wz)
                 if PACK == 2 and RED == 2 and not SORT:
-                    _red_add_pair(gtable_ptr, key0, key1, a0, a1, b0, b1, on)
+                    _red_pair_on(gtable_ptr, key0, key1, a0, a1, b0, b1, on, on, RED)
                 else:
                     _scatter_corner(gtable_ptr, key_ptr, val_ptr, key0, a0, a1, c, lv, n, N, f, on,
                                     F, PACK, SORT, RED, TR)
@@ -539,9 +515,7 @@ if _TRITON:
     def _pair_grads(g0, g1, fx, wy, wz):
         """Gradients of the two x-neighbour corners of one (y, z) offset, both features:
         (g0, g1) * w for x offset 0, then for x offset 1 (the reference's order of products)."""
-        w0 = (1.0 - fx) * wy * wz
-        w1 = fx * wy * wz
-        return g0 * w0, g1 * w0, g0 * w1, g1 * w1
+        return _pair_grads2(g0, g1, 1.0 - fx, fx, wy, wz)
 
     @triton.jit
     def _pair_grads2(g0, g1, wx0, wx1, wy, wz):
@@ -611,8 +585,9 @@ if _TRITON:
     @triton.jit
     def _red_pair_on(gtable_ptr, key0, key1, a0, a1, b0, b1, on0, on1, RED: tl.constexpr):
         """Rows key0 += (a0, a1) where on0 and key1 += (b0, b1) where on1 (two features, float32):
-        RED 2: one 16-byte reduction where both are on and the rows share an aligned pair, else
-        8-byte ones; RED 1: 8-byte reductions; RED 0: per-element atomics."""
+        RED 2: one 16-byte ``red.global.add.v4.f32`` where both are on and the rows share an
+        aligned pair (x-neighbours do whenever the lower row is even), else 8-byte
+        ``red.global.add.v2.f32``; RED 1: 8-byte reductions; RED 0: per-element atomics."""
         if RED == 2:
             both = on0 & on1 & ((key0 >> 1) == (key1 >> 1))
             low_first = (key0 & 1) == 0
@@ -645,12 +620,11 @@ if _TRITON:
     @triton.jit
     def _walk_setup(level_ptr, scale_ptr, T, L: tl.constexpr, LG: tl.constexpr, BIG: tl.constexpr,
                     CHUNKS: tl.constexpr, GROUP0):
-        """A walk program's chunks ([CHUNKS]), level group (GROUP0 + program_id(1)), levels ([LG])
+        """A walk program's chunks ([CHUNKS]), levels ([LG], level group GROUP0 + program_id(1))
         and their constants: scale [LG]; vertices per axis, rows, hashed and the level's first
         row, [1, LG]."""
-        group = GROUP0 + tl.program_id(1)
         chunk = tl.program_id(0) * CHUNKS + tl.arange(0, CHUNKS)
-        lv = group * LG + tl.arange(0, LG)
+        lv = (GROUP0 + tl.program_id(1)) * LG + tl.arange(0, LG)
         scale = tl.load(scale_ptr + lv, mask=lv < L, other=1.0)
         stride = tl.load(level_ptr + lv * 3, mask=lv < L, other=2)[None, :]
         size = tl.load(level_ptr + lv * 3 + 1, mask=lv < L, other=8)[None, :]
@@ -659,7 +633,7 @@ if _TRITON:
             base = lv.to(tl.int64)[None, :] * T
         else:
             base = (lv * T)[None, :]
-        return chunk, group, lv, scale, stride, size, hashed, base
+        return chunk, lv, scale, stride, size, hashed, base
 
     @triton.jit
     def _walk_keys(base, vx0, vx1, vy0, vy1, vz0, vz1, stride, size, hashed, T, POW2: tl.constexpr):
@@ -707,7 +681,7 @@ if _TRITON:
         the samples come; samples along rays need about a quarter fewer reductions than with the
         runs of whole cells (``"runs"``). Tiles are [CHUNKS, LG]: the levels of a sample on
         neighbouring lanes, so its d out words are one 32-byte sector."""
-        chunk, _group, lv, scale, stride, size, hashed, base = _walk_setup(
+        chunk, lv, scale, stride, size, hashed, base = _walk_setup(
             level_ptr, scale_ptr, T, L, LG, BIG, CHUNKS, GROUP0)
         zero = tl.zeros([CHUNKS, LG], dtype=tl.float32)
         izero = tl.zeros([CHUNKS, LG], dtype=tl.int32)
@@ -832,9 +806,9 @@ def _vector_red_ok(device: torch.device, features: int) -> bool:
 
 
 def _reduction_kind(scatter: Scatter, device: torch.device, features: int) -> int:
-    """RED of ``_encode_bwd``: 0 per-element atomics, 1 one 8-byte vector reduction per corner
-    ("atomic_v2"), 2 x-neighbours merged into 16-byte reductions where they can be ("atomic", and
-    "runs" after its in-block sums)."""
+    """RED of ``_encode_bwd`` and ``_encode_bwd_walk``: 0 per-element atomics, 1 one 8-byte vector
+    reduction per corner ("atomic_v2"), 2 x-neighbours merged into 16-byte reductions where they
+    can be ("atomic", and "runs" and "walk" after their sums in registers)."""
     if scatter in ("atomic", "atomic_v2", "runs", "walk") and _vector_red_ok(device, features):
         return 1 if scatter == "atomic_v2" else 2
     return 0
@@ -946,30 +920,27 @@ def encode_backward(x: torch.Tensor, table: torch.Tensor, levels: reference.Leve
         chunk, chunks = WALK_LAUNCH["chunk"], max(WALK_LAUNCH["chunks"], 32 // meta["LG"])
         blocks, groups = triton.cdiv(n, chunk * chunks), triton.cdiv(n_levels, meta["LG"])
         warps = max(1, min(num_warps or WALK_LAUNCH["num_warps"], chunks * meta["LG"] // 32))
-        # one launch, or one per level group (split: a group's rows stay in L2 while it runs)
-        per_group = bool(WALK_LAUNCH["split"])
+        # one launch, or one per level group (split: a group's rows stay in L2 while it runs),
+        # the group's rows zeroed just before: by a memset, or by the launch before (zero_next)
         zeroing: dict = {}
-        zero_group: list[int] = []
-        if zero_each and gtable is not None and not WALK_LAUNCH["zero_next"]:
-            zero_group = [first for first in range(groups)]  # each group's rows just before its launch
-        elif zero_each and gtable is not None and blocks * warps < ZERO_MIN_WARPS:
-            zero_group = list(range(groups))  # too few programs to share the zeroing out
-        elif zero_each and gtable is not None:  # the first group's rows now, each launch the next's
-            zero_group = [0]
+        memset_groups: list[int] = []
+        if zero_each and WALK_LAUNCH["zero_next"] and blocks * warps >= ZERO_MIN_WARPS:
+            memset_groups = [0]
             zblock = 512
             zeroing = {"zchunk": triton.cdiv(triton.cdiv(meta["LG"] * size * features, blocks), zblock) * zblock,
                        "ZBLOCK": zblock, "ALIGNED": (size * features) % 16 == 0}
-        for first, count in ([(g, 1) for g in range(groups)] if per_group else [(0, groups)]):
-            if zero_each and gtable is not None and first in zero_group:
+        elif zero_each:  # each group by a memset (also where too few programs would share it)
+            memset_groups = list(range(groups))
+        for first, count in ([(g, 1) for g in range(groups)] if WALK_LAUNCH["split"] else [(0, groups)]):
+            if first in memset_groups:
                 gtable[first * meta["LG"]:(first + 1) * meta["LG"]].zero_()
             _encode_bwd_walk[(blocks, count)](
                 x, ints, scale, _words(grad_out, meta), gtable, n, size,
                 L=meta["L"], LG=meta["LG"], ELEM=meta["ELEM"], POW2=meta["POW2"], BIG=meta["BIG"],
                 CHUNK=chunk, CHUNKS=chunks, RED=_reduction_kind(scatter, x.device, features),
                 num_warps=warps, EVICT=BACKWARD_LAUNCH["evict"], GROUP0=first,
-                ZERO=bool(zeroing) and first + 1 < groups,
-                enable_fp_fusion=False, **zeroing)
-    elif zero_each and gtable is not None:  # no samples: nothing to add
+                ZERO=bool(zeroing) and first + 1 < groups, enable_fp_fusion=False, **zeroing)
+    elif zero_each:  # no samples: nothing to add
         gtable.zero_()
     elif n and (table_grad or x_grad):
         dummy = table
