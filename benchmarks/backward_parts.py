@@ -1,7 +1,7 @@
 """Where the Triton encoding backward's time goes: each group of four levels timed alone (its own
-tables and output gradient), with and without the in-block runs, on both tile layouts, beside the
-reductions it issues (counted from the points, the hash and the block ends) and the memset of
-its gradient. Also checks that a launch with more threads than tile elements adds every
+tables and output gradient), with and without the in-block runs, on both tile layouts, and as a
+walk, beside the reductions each issues (counted from the points, the hash and the block or
+chunk ends) and the memset of its gradient; the whole step with the walk's launch variants. Also checks that a launch with more threads than tile elements adds every
 gradient once (``hashgrid_triton.backward_warps``).
 
   python benchmarks/backward_parts.py --json $OUT/parts.json [--points rays uniform]
@@ -117,39 +117,39 @@ def measure(points: str, cfg: HashGridConfig, rep_ms: int, check: bool, sweep: b
     part: dict = {"replication": replication_check(inp) if check else [],
                   "levels": reductions(x, levels, fast.BACKWARD_LAUNCH["block"], fast.WALK_LAUNCH["chunk"]),
                   "groups": []}
+    walk_variants = {  # WALK_LAUNCH settings, the last the default (the RESULTS.md table's rows)
+        "walk_one_launch": {"split": False, "zero_per_group": False, "zero_next": False},
+        "walk_split": {"split": True, "zero_per_group": False, "zero_next": False},
+        "walk_split_memset_per_group": {"split": True, "zero_per_group": True, "zero_next": False},
+        "walk_split_zero_next": {"split": True, "zero_per_group": True, "zero_next": True},
+    }
+    xleaf = x.detach().requires_grad_(True)
+
+    def step(scatter):  # forward + backward with the table gradient
+        return torch.autograd.grad(fast.hash_encode(x, leaf, levels, scatter), [leaf], gout)
+
+    def step_x(scatter):  # ... and the x gradient
+        return torch.autograd.grad(fast.hash_encode(xleaf, leaf, levels, scatter), [leaf, xleaf], gout)
+
     part["whole"] = {
         "memset_ms": graph_ms(lambda: torch.zeros(table.shape, device="cuda"), rep_ms),
         "forward_ms": graph_ms(lambda: fast.encode_forward(x, table, levels), rep_ms),
         "forward_zeroing_gradient_ms": graph_ms(lambda: fast.encode_forward(
             x, table, levels, zero=torch.empty(table.shape, device="cuda")), rep_ms),
-        "step_ms": graph_ms(lambda: torch.autograd.grad(
-            fast.hash_encode(x, leaf, levels), [leaf], gout), rep_ms),
-        "backward_ms": graph_ms(lambda: fast.encode_backward(x, table, levels, gout, x_grad=False), rep_ms),
-        "backward_walk_ms": graph_ms(lambda: fast.encode_backward(x, table, levels, gout, x_grad=False,
-                                                                  scatter="walk"), rep_ms),
-        "step_walk_ms": graph_ms(lambda: torch.autograd.grad(
-            fast.hash_encode(x, leaf, levels, "walk"), [leaf], gout), rep_ms),
+        "step_default_ms": graph_ms(lambda: step(None), rep_ms),  # "auto": the walk inside a graph
+        "step_runs_ms": graph_ms(lambda: step("runs"), rep_ms),
+        "backward_runs_ms": graph_ms(lambda: fast.encode_backward(x, table, levels, gout, x_grad=False,
+                                                                  scatter="runs"), rep_ms),
+        "step_table_x_runs_ms": graph_ms(lambda: step_x("runs"), rep_ms),
+        "step_table_x_default_ms": graph_ms(lambda: step_x(None), rep_ms),
     }
-    part["host_per_step_small_batch"] = host_us(x, levels, cfg)
-    print(points, "host", json.dumps(part["host_per_step_small_batch"]), flush=True)
-    xleaf = x.detach().requires_grad_(True)
-    for name, scatter, changes in (("walk_split", "walk", {"split": True}),
-                                   ("walk_split_zero_per_group", "walk", {"split": True, "zero_per_group": True}),
-                                   ("walk_split_zero_next", "walk", {"split": True, "zero_per_group": True,
-                                                                     "zero_next": True})):
+    for name, changes in walk_variants.items():
         with settings(fast.WALK_LAUNCH, **changes):
-            part["whole"][f"backward_{name}_ms"] = graph_ms(lambda scatter=scatter: fast.encode_backward(
-                x, table, levels, gout, x_grad=False, scatter=scatter), rep_ms)
-            part["whole"][f"step_{name}_ms"] = graph_ms(lambda scatter=scatter: torch.autograd.grad(
-                fast.hash_encode(x, leaf, levels, scatter), [leaf], gout), rep_ms)
-            part["whole"][f"step_table_x_{name}_ms"] = graph_ms(lambda scatter=scatter: torch.autograd.grad(
-                fast.hash_encode(xleaf, leaf, levels, scatter), [leaf, xleaf], gout), rep_ms)
-    for scatter in ("runs", "walk"):
-        part["whole"][f"step_table_x_{scatter}_ms"] = graph_ms(lambda scatter=scatter: torch.autograd.grad(
-            fast.hash_encode(xleaf, leaf, levels, scatter), [leaf, xleaf], gout), rep_ms)
+            part["whole"][f"backward_{name}_ms"] = graph_ms(lambda: fast.encode_backward(
+                x, table, levels, gout, x_grad=False, scatter="walk"), rep_ms)
+            part["whole"][f"step_{name}_ms"] = graph_ms(lambda: step("walk"), rep_ms)
     fast.ZERO_IN_FORWARD = False  # a memset before the backward instead
-    part["whole"]["step_memset_ms"] = graph_ms(lambda: torch.autograd.grad(
-        fast.hash_encode(x, leaf, levels), [leaf], gout), rep_ms)
+    part["whole"]["step_runs_memset_ms"] = graph_ms(lambda: step("runs"), rep_ms)
     fast.ZERO_IN_FORWARD = True
     print(points, "whole", json.dumps(part["whole"]), flush=True)
     before = fast.BACKWARD_LAUNCH["transposed"]
@@ -179,26 +179,6 @@ def measure(points: str, cfg: HashGridConfig, rep_ms: int, check: bool, sweep: b
     return part
 
 
-def host_us(points: torch.Tensor, levels: reference.Levels, cfg: HashGridConfig) -> dict:
-    """Host time per encoding step (forward + table backward, launched one by one) on a batch so
-    small that the GPU waits for the host: what each scatter costs a training loop in launches."""
-    gen = torch.Generator(device="cuda").manual_seed(3)
-    table = torch.rand(cfg.levels, 2**cfg.log2_table_size, 2, device="cuda", generator=gen).requires_grad_(True)
-    x = points[:1024].contiguous()
-    gout = torch.randn(1024, cfg.output_dim, device="cuda", generator=gen)
-    out = {}
-    for scatter in ("runs", "walk"):
-        for _ in range(20):
-            torch.autograd.grad(fast.hash_encode(x, table, levels, scatter), [table], gout)
-        torch.cuda.synchronize()
-        t = time.perf_counter()
-        for _ in range(200):
-            torch.autograd.grad(fast.hash_encode(x, table, levels, scatter), [table], gout)
-        torch.cuda.synchronize()
-        out[f"{scatter}_us"] = (time.perf_counter() - t) / 200 * 1e6
-    return out
-
-
 def walk_sweep(inp: dict, rep_ms: int) -> list[dict]:
     """The whole backward with scatter="walk" at other launch settings (checked, then timed)."""
     x, table, gout, levels = inp["x"], inp["table"], inp["gout"], inp["levels"]
@@ -209,7 +189,7 @@ def walk_sweep(inp: dict, rep_ms: int) -> list[dict]:
                                        (24, 8, 4, True), (32, 8, 4, True), (16, 16, 4, True), (24, 16, 4, True),
                                        (16, 4, 8, True), (16, 8, 8, True)):
         fast.WALK_LAUNCH.update(chunk=chunk, chunks=chunks, levels=group, split=True, zero_per_group=zero,
-                                num_warps=max(1, chunks * group // 32))
+                                zero_next=zero, num_warps=max(1, chunks * group // 32))
         _, got = fast.encode_backward(x, table, levels, gout, x_grad=False, scatter="walk")
         rows.append({**fast.WALK_LAUNCH, "rel_err": float((got - expected).norm() / expected.norm()),
                      "backward_ms": graph_ms(lambda: fast.encode_backward(
