@@ -1,8 +1,9 @@
 """Where the Triton encoding backward's time goes: each group of four levels timed alone (its own
 tables and output gradient), with and without the in-block runs, on both tile layouts, and as a
 walk, beside the reductions each issues (counted from the points, the hash and the block or
-chunk ends) and the memset of its gradient; the whole step with the walk's launch variants. Also checks that a launch with more threads than tile elements adds every
-gradient once (``hashgrid_triton.backward_warps``).
+chunk ends) and the memset of its gradient; the whole step with the walk's launch variants.
+Also checks that a launch with more threads than tile elements adds every gradient once
+(``hashgrid_triton.backward_warps``).
 
   python benchmarks/backward_parts.py --json $OUT/parts.json [--points rays uniform]
 
