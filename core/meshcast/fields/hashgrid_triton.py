@@ -347,17 +347,23 @@ if _TRITON:
             "=r,l,f,f,r", [ptr.to(tl.int64), a, b, on.to(tl.int32)], dtype=tl.int32, is_pure=False, pack=1)
 
     @triton.jit
-    def _red_add_pair(gtable_ptr, key0, key1, a0, a1, b0, b1, on):
-        """Rows key0 += (a0, a1) and key1 += (b0, b1) of a two-feature float32 table: one 16-byte
-        ``red.global.add.v4.f32`` where both rows share an aligned pair (x-neighbours do whenever
-        the lower row is even), else two 8-byte reductions."""
-        merged = (key0 >> 1) == (key1 >> 1)
+    def _pair_operands(gtable_ptr, key0, a0, a1, b0, b1):
+        """The 16-byte reduction's address and values for x-neighbour rows key0 and key0 ^ 1
+        (a: key0's features, b: the other row's), lower row first."""
         low_first = (key0 & 1) == 0
         v0 = tl.where(low_first, a0, b0)
         v1 = tl.where(low_first, a1, b1)
         v2 = tl.where(low_first, b0, a0)
         v3 = tl.where(low_first, b1, a1)
-        base = (gtable_ptr + (key0 - (key0 & 1)) * 2).to(tl.int64)
+        return (gtable_ptr + (key0 - (key0 & 1)) * 2).to(tl.int64), v0, v1, v2, v3
+
+    @triton.jit
+    def _red_add_pair(gtable_ptr, key0, key1, a0, a1, b0, b1, on):
+        """Rows key0 += (a0, a1) and key1 += (b0, b1) of a two-feature float32 table: one 16-byte
+        ``red.global.add.v4.f32`` where both rows share an aligned pair (x-neighbours do whenever
+        the lower row is even), else two 8-byte reductions."""
+        merged = (key0 >> 1) == (key1 >> 1)
+        base, v0, v1, v2, v3 = _pair_operands(gtable_ptr, key0, a0, a1, b0, b1)
         return tl.inline_asm_elementwise(
             "{ .reg .pred p, m, s; setp.ne.b32 p, $13, 0; setp.ne.and.b32 m, $12, 0, p;"
             " setp.eq.and.b32 s, $12, 0, p;"
@@ -619,12 +625,7 @@ if _TRITON:
         ``red.global.add.v2.f32``; RED 1: 8-byte reductions; RED 0: per-element atomics."""
         if RED == 2:
             both = on0 & on1 & ((key0 >> 1) == (key1 >> 1))
-            low_first = (key0 & 1) == 0
-            v0 = tl.where(low_first, a0, b0)
-            v1 = tl.where(low_first, a1, b1)
-            v2 = tl.where(low_first, b0, a0)
-            v3 = tl.where(low_first, b1, a1)
-            base = (gtable_ptr + (key0 - (key0 & 1)) * 2).to(tl.int64)
+            base, v0, v1, v2, v3 = _pair_operands(gtable_ptr, key0, a0, a1, b0, b1)
             return tl.inline_asm_elementwise(
                 "{ .reg .pred m, s, t; setp.ne.b32 m, $12, 0; setp.ne.b32 s, $13, 0;"
                 " setp.ne.b32 t, $14, 0;"
