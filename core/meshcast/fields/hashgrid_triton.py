@@ -168,6 +168,11 @@ if _TRITON:
     def _cell(x_ptr, n, nmask, scale, axis: tl.constexpr, EVICT: tl.constexpr, TR: tl.constexpr = False):
         """Integer cell and fraction along one axis: int32 [B, LG], float32 [B, LG] ([LG, B]: TR)."""
         xs = tl.load(x_ptr + n * 3 + axis, mask=nmask, other=0.0, eviction_policy=EVICT).to(tl.float32)
+        return _cell_of(xs, scale, TR)
+
+    @triton.jit
+    def _cell_of(xs, scale, TR: tl.constexpr = False):
+        """``_cell`` of loaded coordinates xs [B] at levels scale [LG]."""
         pos = _per_sample(xs, TR) * _per_level(scale, TR) + 0.5
         base = tl.floor(pos)
         return base.to(tl.int32), pos - base
@@ -688,13 +693,6 @@ if _TRITON:
         g = tl.load(gout_ptr + n[:, None] * L + lv[None, :], mask=nmask[:, None] & (lv < L)[None, :], other=0,
                     eviction_policy=EVICT)
         return px, py, pz, g
-
-    @triton.jit
-    def _cell_of(p, scale):
-        """``_cell`` of loaded coordinates [CHUNKS] at levels [LG]: int32 and fraction [CHUNKS, LG]."""
-        pos = p[:, None] * scale[None, :] + 0.5
-        base = tl.floor(pos)
-        return base.to(tl.int32), pos - base
 
     @triton.jit(do_not_specialize=["GROUP0"])
     def _encode_bwd_walk(x_ptr, level_ptr, scale_ptr, gout_ptr, gtable_ptr, N, T,
