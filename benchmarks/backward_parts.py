@@ -109,7 +109,8 @@ def replication_check(inp: dict) -> list[dict]:
     return rows
 
 
-def measure(points: str, cfg: HashGridConfig, rep_ms: int, check: bool, sweep: bool = False) -> dict:
+def measure(points: str, cfg: HashGridConfig, rep_ms: int, check: bool, sweep: bool = False,
+            plans: bool = False, parts: bool = True) -> dict:
     """The whole backward, then each level group alone, on one kind of points."""
     bench.POINTS = points
     inp = bench.make_inputs(cfg, 2**18, torch.float32, seed=1)
@@ -132,6 +133,10 @@ def measure(points: str, cfg: HashGridConfig, rep_ms: int, check: bool, sweep: b
     def step_x(scatter):  # ... and the x gradient
         return torch.autograd.grad(fast.hash_encode(xleaf, leaf, levels, scatter), [leaf, xleaf], gout)
 
+    if not parts:
+        part["whole"] = {}
+        part["walk_plans"] = walk_plans(inp, rep_ms)
+        return part
     part["whole"] = {
         "memset_ms": graph_ms(lambda: torch.zeros(table.shape, device="cuda"), rep_ms),
         "forward_ms": graph_ms(lambda: fast.encode_forward(x, table, levels), rep_ms),
@@ -177,7 +182,48 @@ def measure(points: str, cfg: HashGridConfig, rep_ms: int, check: bool, sweep: b
         print(points, "group", json.dumps(row), flush=True)
     if sweep:
         part["walk_sweep"] = walk_sweep(inp, rep_ms)
+    if plans:
+        part["walk_plans"] = walk_plans(inp, rep_ms)
     return part
+
+
+# level groups launched together (WALK_LAUNCH["launches"]) and samples per thread of each launch
+# ("chunk_by_launch", None: WALK_LAUNCH["chunk"]), each with zero_next and with memsets
+WALK_PLANS = {"0_1_2_3": (((0,), (1,), (2,), (3,)), None), "01_2_3": (((0, 1), (2,), (3,)), None),
+              "03_1_2": (((0, 3), (1,), (2,)), None), "03_12": (((0, 3), (1, 2)), None),
+              "0_12_3": (((0,), (1, 2), (3,)), None), "02_13": (((0, 2), (1, 3)), None),
+              "3_2_01": (((3,), (2,), (0, 1)), None),
+              **{f"0_1_2_3 chunks {'/'.join(map(str, c))}": (((0,), (1,), (2,), (3,)), c)
+                 for c in ((32, 16, 16, 16), (8, 16, 16, 16), (32, 32, 16, 16), (8, 8, 16, 16), (16, 16, 24, 24),
+                           (16, 16, 12, 12), (16, 16, 16, 24))},
+              **{f"01_2_3 chunks {'/'.join(map(str, c))}": (((0, 1), (2,), (3,)), c)
+                 for c in ((8, 16, 16), (32, 16, 16), (24, 16, 16))}}
+
+
+def walk_plans(inp: dict, rep_ms: int) -> list[dict]:
+    """The whole step and backward with scatter="walk" for other groupings of the level groups
+    into launches (checked, then timed), and the backward with no zeroing at all (adding into a
+    buffer zeroed once: a bound on what zeroing costs)."""
+    x, table, gout, levels = inp["x"], inp["table"], inp["gout"], inp["levels"]
+    leaf = table.detach().requires_grad_(True)
+    _, expected = fast.encode_backward(x, table, levels, gout, x_grad=False, scatter="atomic")
+    buf = torch.zeros(table.shape, device="cuda")
+    rows = [{"plan": "no zeroing (bound)", "backward_ms": graph_ms(lambda: fast.encode_backward(
+        x, table, levels, gout, x_grad=False, scatter="walk", zeroed=buf), rep_ms)}]
+    print("plan", json.dumps(rows[-1]), flush=True)
+    for name, (plan, chunks) in WALK_PLANS.items():
+        for zero_next in (True, False):
+            with settings(fast.WALK_LAUNCH, launches=plan, chunk_by_launch=chunks, split=True, zero_per_group=True,
+                          zero_next=zero_next):
+                _, got = fast.encode_backward(x, table, levels, gout, x_grad=False, scatter="walk")
+                rows.append({"plan": name, "zero_next": zero_next,
+                             "rel_err": float((got - expected).norm() / expected.norm()),
+                             "backward_ms": graph_ms(lambda: fast.encode_backward(
+                                 x, table, levels, gout, x_grad=False, scatter="walk"), rep_ms),
+                             "step_ms": graph_ms(lambda: torch.autograd.grad(
+                                 fast.hash_encode(x, leaf, levels, "walk"), [leaf], gout), rep_ms)})
+            print("plan", json.dumps(rows[-1]), flush=True)
+    return rows
 
 
 def walk_sweep(inp: dict, rep_ms: int) -> list[dict]:
@@ -206,6 +252,9 @@ def main() -> None:
     parser.add_argument("--points", choices=["uniform", "rays"], nargs="+", default=["rays", "uniform"])
     parser.add_argument("--rep-ms", type=int, default=60)
     parser.add_argument("--walk-sweep", action="store_true", help="time scatter='walk' at other launch settings")
+    parser.add_argument("--walk-plans", action="store_true",
+                        help="time scatter='walk' with level groups launched together (WALK_PLANS)")
+    parser.add_argument("--only-plans", action="store_true", help="skip the whole-step variants and groups")
     args = parser.parse_args()
     cfg = bench.WORKLOAD
     props = torch.cuda.get_device_properties(0)
@@ -213,18 +262,22 @@ def main() -> None:
                     "triton": __import__("triton").__version__, "command": " ".join(sys.argv),
                     "backward_launch": dict(fast.BACKWARD_LAUNCH), "points": {}}
     for points in args.points:
-        result["points"][points] = measure(points, cfg, args.rep_ms, check=points == args.points[0],
-                                          sweep=args.walk_sweep)
+        check = points == args.points[0] and not args.only_plans
+        result["points"][points] = measure(points, cfg, args.rep_ms, check=check,
+                                          sweep=args.walk_sweep, plans=args.walk_plans or args.only_plans,
+                                          parts=not args.only_plans)
     args.json.write_text(json.dumps(result, indent=1))
     for points, part in result["points"].items():
         print(f"\n{points}: whole", "  ".join(f"{k} {v:.4f}" for k, v in part["whole"].items()))
-        keys = [k for k in part["groups"][0] if k.endswith("_ms")]
+        keys = [k for k in part["groups"][0] if k.endswith("_ms")] if part["groups"] else []
         print("group  reductions  walk  " + "  ".join(k.replace("backward_", "").replace("_ms", "") for k in keys))
         for row in part["groups"]:
             print(f"{row['group']:5d}  {row['reductions']:.3e}  {row['walk_reductions']:.3e}  "
                   + "  ".join(f"{row[k]:.4f}" for k in keys))
         for row in part.get("walk_sweep", []):
             print("walk", json.dumps(row))
+        for row in part.get("walk_plans", []):
+            print("plan", json.dumps(row))
 
 
 if __name__ == "__main__":

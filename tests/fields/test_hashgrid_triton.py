@@ -245,11 +245,16 @@ def test_walk_carries_shared_corners_to_the_next_sample(fast, monkeypatch, chunk
     _, ref_gx, ref_gt = encode_and_grads(lambda p, t: reference.hash_encode(p, t, lv), x, table, gout)
     monkeypatch.setitem(fast.WALK_LAUNCH, "chunk", chunk)
     monkeypatch.setitem(fast.WALK_LAUNCH, "chunks", chunks)
-    for x_grad, split, zero, zero_next, min_warps in (
-            (False, False, False, False, 0), (True, False, False, False, 0), (False, True, False, False, 0),
-            (False, True, True, False, 0), (False, True, True, True, 0), (True, True, True, True, 0),
-            (False, True, True, True, 10**6)):
+    for x_grad, split, launches, zero, zero_next, min_warps in (
+            (False, False, None, False, False, 0), (True, False, None, False, False, 0),
+            (False, True, None, False, False, 0), (False, True, None, True, False, 0),
+            (False, True, None, True, True, 0), (True, True, None, True, True, 0),
+            (False, True, None, True, True, 10**6),
+            # groups launched together, strided, out of order, past the grid's groups
+            (False, True, ((0, 2), (1,)), True, True, 0), (False, True, ((1,), (0, 2, 4)), True, True, 0),
+            (False, True, ((2,), (0, 1)), True, False, 0), (False, False, ((1, 2),), False, False, 0)):
         monkeypatch.setitem(fast.WALK_LAUNCH, "split", split)  # one launch per level group
+        monkeypatch.setitem(fast.WALK_LAUNCH, "launches", launches)  # ... or these groups together
         monkeypatch.setitem(fast.WALK_LAUNCH, "zero_per_group", zero)  # each group's rows zeroed before it
         monkeypatch.setitem(fast.WALK_LAUNCH, "zero_next", zero_next)  # ... by the launch before
         monkeypatch.setattr(fast, "ZERO_MIN_WARPS", min_warps)  # 10**6: memsets (a small batch)
@@ -260,6 +265,15 @@ def test_walk_carries_shared_corners_to_the_next_sample(fast, monkeypatch, chunk
         assert_rel(gt, ref_gt, 1e-6)
         if x_grad:
             assert_rel(gx, ref_gx, 1e-5)
+    # other samples per thread in some launches, each launch zeroing the next one's rows
+    monkeypatch.setitem(fast.WALK_LAUNCH, "launches", ((1,), (0, 2)))
+    monkeypatch.setitem(fast.WALK_LAUNCH, "chunk_by_launch", (3, 0, 9))
+    with monkeypatch.context() as m:
+        m.setattr(torch, "empty", lambda *a, _empty=torch.empty, **k: _empty(*a, **k).fill_(float("nan")))
+        _, gt = fast.encode_backward(x, table, lv, gout, x_grad=False, scatter="walk", levels_per_program=group)
+    assert_rel(gt, ref_gt, 1e-6)
+    monkeypatch.setitem(fast.WALK_LAUNCH, "launches", None)
+    monkeypatch.setitem(fast.WALK_LAUNCH, "chunk_by_launch", None)
     _, gt = fast.encode_backward(x, table, lv, gout, x_grad=False, table_grad=True, scatter="walk")
     assert_rel(gt, ref_gt, 1e-6)
     gx, gt = fast.encode_backward(x, table, lv, gout, x_grad=True, table_grad=False, scatter="walk")
@@ -270,6 +284,23 @@ def test_walk_carries_shared_corners_to_the_next_sample(fast, monkeypatch, chunk
     assert_rel(torch.autograd.grad(fast.hash_encode(x, t, lv, "walk"), [t], gout)[0], ref_gt, 1e-6)
     _, gt = fast.encode_backward(x[:0], table, lv, gout[:0], x_grad=False, scatter="walk")
     assert torch.equal(gt, torch.zeros_like(table))
+
+
+def test_walk_launches_plan(fast, monkeypatch):
+    """``WALK_LAUNCH["launches"]``: each launch's level groups as (first, count, stride), groups
+    past the grid's dropped, the rest launched alone; a launch that is not a sequence is refused."""
+    monkeypatch.setitem(fast.WALK_LAUNCH, "launches", ((0, 1), (2,), (3,)))
+    assert fast.walk_launches(4) == [(0, 2, 1), (2, 1, 1), (3, 1, 1)]
+    assert fast.walk_launches(2) == [(0, 2, 1)]
+    monkeypatch.setitem(fast.WALK_LAUNCH, "launches", ((0, 3), (1,)))
+    assert fast.walk_launches(4) == [(0, 2, 3), (1, 1, 1), (2, 1, 1)]
+    assert fast.walk_launches(3) == [(0, 1, 1), (1, 1, 1), (2, 1, 1)]
+    monkeypatch.setitem(fast.WALK_LAUNCH, "launches", ((0, 1, 3),))
+    with pytest.raises(ValueError, match="arithmetic"):
+        fast.walk_launches(4)
+    monkeypatch.setitem(fast.WALK_LAUNCH, "launches", None)
+    monkeypatch.setitem(fast.WALK_LAUNCH, "split", False)
+    assert fast.walk_launches(3) == [(0, 3, 1)]
 
 
 def test_auto_scatter_walks_only_inside_cuda_graphs(fast, monkeypatch):

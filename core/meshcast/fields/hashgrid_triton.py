@@ -74,6 +74,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import itertools
 import os
 import weakref
 from typing import Literal
@@ -654,12 +655,12 @@ if _TRITON:
 
     @triton.jit
     def _walk_setup(level_ptr, scale_ptr, T, L: tl.constexpr, LG: tl.constexpr, BIG: tl.constexpr,
-                    CHUNKS: tl.constexpr, GROUP0):
-        """A walk program's chunks ([CHUNKS]), levels ([LG], level group GROUP0 + program_id(1))
-        and their constants: scale [LG]; vertices per axis, rows, hashed and the level's first
-        row, [1, LG]."""
+                    CHUNKS: tl.constexpr, GROUP0, GSTRIDE: tl.constexpr):
+        """A walk program's chunks ([CHUNKS]), levels ([LG], level group GROUP0 + GSTRIDE *
+        program_id(1)) and their constants: scale [LG]; vertices per axis, rows, hashed and the
+        level's first row, [1, LG]."""
         chunk = tl.program_id(0) * CHUNKS + tl.arange(0, CHUNKS)
-        lv = (GROUP0 + tl.program_id(1)) * LG + tl.arange(0, LG)
+        lv = (GROUP0 + GSTRIDE * tl.program_id(1)) * LG + tl.arange(0, LG)
         scale = tl.load(scale_ptr + lv, mask=lv < L, other=1.0)
         stride = tl.load(level_ptr + lv * 3, mask=lv < L, other=2)[None, :]
         size = tl.load(level_ptr + lv * 3 + 1, mask=lv < L, other=8)[None, :]
@@ -694,12 +695,13 @@ if _TRITON:
                     eviction_policy=EVICT)
         return px, py, pz, g
 
-    @triton.jit(do_not_specialize=["GROUP0"])
+    @triton.jit(do_not_specialize=["GROUP0", "NEXT0"])
     def _encode_bwd_walk(x_ptr, level_ptr, scale_ptr, gout_ptr, gtable_ptr, N, T,
                          L: tl.constexpr, LG: tl.constexpr, ELEM: tl.constexpr, POW2: tl.constexpr,
                          BIG: tl.constexpr, CHUNK: tl.constexpr, CHUNKS: tl.constexpr, RED: tl.constexpr,
-                         EVICT: tl.constexpr, GROUP0=0, zchunk=0, ZERO: tl.constexpr = False,
-                         ZBLOCK: tl.constexpr = 512, ALIGNED: tl.constexpr = False):
+                         EVICT: tl.constexpr, GROUP0=0, GSTRIDE: tl.constexpr = 1, COUNT: tl.constexpr = 1,
+                         zchunk=0, ZERO: tl.constexpr = False, NEXT0=0, NEXT_STRIDE: tl.constexpr = 1,
+                         NEXT_COUNT: tl.constexpr = 1, ZBLOCK: tl.constexpr = 512, ALIGNED: tl.constexpr = False):
         """The two-feature backward as a walk (``scatter="walk"``): each thread takes CHUNK
         consecutive samples at one level and keeps the table-gradient sums of its current cell's
         8 corners in registers. From one sample to the next, a corner that is also a corner of
@@ -708,9 +710,12 @@ if _TRITON:
         table. Every sample's gradient reaches each of its 8 rows exactly once, in whatever order
         the samples come; samples along rays need about a quarter fewer reductions than with the
         runs of whole cells (``"runs"``). Tiles are [CHUNKS, LG]: the levels of a sample on
-        neighbouring lanes, so its d out words are one 32-byte sector."""
+        neighbouring lanes, so its d out words are one 32-byte sector. Level groups GROUP0 +
+        GSTRIDE * program_id(1), COUNT of them; ZERO: once done, zero the rows of the next
+        launch's NEXT_COUNT groups (NEXT0 + NEXT_STRIDE * i), group i by the programs with
+        program_id(1) == i % COUNT."""
         chunk, lv, scale, stride, size, hashed, base = _walk_setup(
-            level_ptr, scale_ptr, T, L, LG, BIG, CHUNKS, GROUP0)
+            level_ptr, scale_ptr, T, L, LG, BIG, CHUNKS, GROUP0, GSTRIDE)
         zero = tl.zeros([CHUNKS, LG], dtype=tl.float32)
         izero = tl.zeros([CHUNKS, LG], dtype=tl.int32)
         a0, a1, a2, a3, a4, a5, a6, a7 = zero, zero, zero, zero, zero, zero, zero, zero
@@ -769,8 +774,10 @@ if _TRITON:
         _red_pair_on(gtable_ptr, k2, k3, a4, a5, a6, a7, live, live, RED)
         _red_pair_on(gtable_ptr, k4, k5, a8, a9, a10, a11, live, live, RED)
         _red_pair_on(gtable_ptr, k6, k7, a12, a13, a14, a15, live, live, RED)
-        if ZERO:  # launched per level group: zero the next group's rows once this program is done
-            _zero_share(gtable_ptr, zchunk, GROUP0 + 1, T, L, LG, 2, BIG, ZBLOCK, ALIGNED)
+        if ZERO:  # launched by level groups: zero the next launch's rows once this program is done
+            for i in tl.static_range(NEXT_COUNT):
+                if tl.program_id(1) == i % COUNT:
+                    _zero_share(gtable_ptr, zchunk, NEXT0 + NEXT_STRIDE * i, T, L, LG, 2, BIG, ZBLOCK, ALIGNED)
 
 
 def _pow2(n: int) -> int:
@@ -848,8 +855,37 @@ def _reduction_kind(scatter: Scatter, device: torch.device, features: int) -> in
 FORWARD_LAUNCH = {"block": 32, "levels": 4, "num_warps": 4, "evict": "", "pair_rows": True}
 BACKWARD_LAUNCH = {"block": 32, "levels": 4, "num_warps": 2, "evict": "", "transposed": True}
 # scatter="walk": consecutive samples per thread (chunk), threads along samples (chunks) x levels
-WALK_LAUNCH = {"chunk": 16, "chunks": 8, "levels": 4, "num_warps": 1, "split": True, "zero_per_group": True,
-               "zero_next": True}
+# split: one launch per level group, else one for all; launches (overrides split): the level
+# groups of each launch in order, each an arithmetic sequence (groups past the grid's are dropped,
+# groups in none get a launch of their own); chunk_by_launch: samples per thread of each launch
+# in order (None or 0: chunk); zero_per_group: each launch's rows zeroed just
+# before it, by a memset or, with zero_next, by the launch before once its programs are done
+WALK_LAUNCH = {"chunk": 16, "chunks": 8, "levels": 4, "num_warps": 1, "split": True, "launches": None,
+               "chunk_by_launch": None, "zero_per_group": True, "zero_next": True}
+
+
+def walk_launches(groups: int) -> list[tuple[int, int, int]]:
+    """The walk's launches for ``groups`` level groups as (first group, count, stride), from
+    ``WALK_LAUNCH`` (its "launches", else "split")."""
+    plan = WALK_LAUNCH.get("launches")
+    if plan is None:
+        plan = [(g,) for g in range(groups)] if WALK_LAUNCH["split"] else [tuple(range(groups))]
+    launches, seen = [], set()
+    for wanted in plan:
+        part = [g for g in wanted if 0 <= g < groups and g not in seen]
+        if not part:
+            continue
+        steps = {b - a for a, b in itertools.pairwise(part)}
+        if len(steps) > 1 or 0 in steps or any(s < 0 for s in steps):
+            raise ValueError(f"WALK_LAUNCH['launches']: {wanted} is not an increasing arithmetic sequence")
+        seen.update(part)
+        launches.append((part[0], len(part), steps.pop() if steps else 1))
+    launches += [(g, 1, 1) for g in range(groups) if g not in seen]
+    return launches
+
+
+def _walk_split() -> bool:
+    return WALK_LAUNCH.get("launches") is not None or bool(WALK_LAUNCH["split"])
 
 
 # Kernels zero a gradient buffer on the side (the forward for the backward, a walk launch for the
@@ -929,7 +965,7 @@ def encode_backward(x: torch.Tensor, table: torch.Tensor, levels: reference.Leve
     # each thread (0.46 against 0.39 ms on rays, H100), so that goes to the runs kernel
     walk = scatter == "walk" and meta["PACK"] == 2 and table_grad and not x_grad
     # the walk split by level group zeroes each group's rows just before its launch
-    zero_each = walk and table_grad and zeroed is None and WALK_LAUNCH["split"] and WALK_LAUNCH["zero_per_group"]
+    zero_each = walk and table_grad and zeroed is None and _walk_split() and WALK_LAUNCH["zero_per_group"]
     gtable = None
     if table_grad:
         gtable = (zeroed if zeroed is not None else
@@ -945,29 +981,36 @@ def encode_backward(x: torch.Tensor, table: torch.Tensor, levels: reference.Leve
         meta["LG"] = min(_pow2(n_levels), levels_per_program or WALK_LAUNCH["levels"])
         # at least one tile element per thread: Triton would give an element to two threads,
         # and the inline-PTX reductions would add it twice (as in backward_warps)
-        chunk, chunks = WALK_LAUNCH["chunk"], max(WALK_LAUNCH["chunks"], 32 // meta["LG"])
-        blocks, groups = triton.cdiv(n, chunk * chunks), triton.cdiv(n_levels, meta["LG"])
+        chunks = max(WALK_LAUNCH["chunks"], 32 // meta["LG"])
+        groups = triton.cdiv(n_levels, meta["LG"])
         warps = max(1, min(num_warps or WALK_LAUNCH["num_warps"], chunks * meta["LG"] // 32))
-        # one launch, or one per level group (split: a group's rows stay in L2 while it runs),
-        # the group's rows zeroed just before: by a memset, or by the launch before (zero_next)
-        zeroing: dict = {}
-        memset_groups: list[int] = []
-        if zero_each and WALK_LAUNCH["zero_next"] and blocks * warps >= ZERO_MIN_WARPS:
-            memset_groups = [0]
-            zblock = 512
-            zeroing = {"zchunk": triton.cdiv(triton.cdiv(meta["LG"] * size * features, blocks), zblock) * zblock,
-                       "ZBLOCK": zblock, "ALIGNED": (size * features) % 16 == 0}
-        elif zero_each:  # each group by a memset (also where too few programs would share it)
-            memset_groups = list(range(groups))
-        for first, count in ([(g, 1) for g in range(groups)] if WALK_LAUNCH["split"] else [(0, groups)]):
-            if first in memset_groups:
-                gtable[first * meta["LG"]:(first + 1) * meta["LG"]].zero_()
-            _encode_bwd_walk[(blocks, count)](
+        # one launch, or one per level group or groups (a launch's rows stay in L2 while it runs),
+        # the launch's rows zeroed just before: by a memset, or by the launch before (zero_next)
+        launches = walk_launches(groups)
+        by_launch = WALK_LAUNCH.get("chunk_by_launch") or ()
+        chunk_of = [by_launch[i] if i < len(by_launch) and by_launch[i] else WALK_LAUNCH["chunk"]
+                    for i in range(len(launches))]
+        blocks_of = [triton.cdiv(n, c * chunks) for c in chunk_of]
+        memset_launches = list(range(len(launches))) if zero_each else []
+        if zero_each and WALK_LAUNCH["zero_next"]:
+            # by the launch before where it has enough warps to share the work (not small batches)
+            memset_launches = [0] + [i for i in range(1, len(launches)) if blocks_of[i - 1] * warps < ZERO_MIN_WARPS]
+        for i, (first, count, stride) in enumerate(launches):
+            if i in memset_launches:
+                for g in range(first, first + count * stride, stride) if stride > 1 else [first]:
+                    gtable[g * meta["LG"]:(g + (count if stride == 1 else 1)) * meta["LG"]].zero_()
+            zeroing: dict = {}
+            if zero_each and i + 1 < len(launches) and i + 1 not in memset_launches:
+                nfirst, ncount, nstride = launches[i + 1]
+                zchunk = triton.cdiv(triton.cdiv(meta["LG"] * size * features, blocks_of[i]), 512) * 512
+                zeroing = {"ZERO": True, "zchunk": zchunk, "ZBLOCK": 512, "ALIGNED": (size * features) % 16 == 0,
+                           "NEXT0": nfirst, "NEXT_COUNT": ncount, "NEXT_STRIDE": nstride}
+            _encode_bwd_walk[(blocks_of[i], count)](
                 x, ints, scale, _words(grad_out, meta), gtable, n, size,
                 L=meta["L"], LG=meta["LG"], ELEM=meta["ELEM"], POW2=meta["POW2"], BIG=meta["BIG"],
-                CHUNK=chunk, CHUNKS=chunks, RED=_reduction_kind(scatter, x.device, features),
-                num_warps=warps, EVICT=BACKWARD_LAUNCH["evict"], GROUP0=first,
-                ZERO=bool(zeroing) and first + 1 < groups, enable_fp_fusion=False, **zeroing)
+                CHUNK=chunk_of[i], CHUNKS=chunks, RED=_reduction_kind(scatter, x.device, features),
+                num_warps=warps, EVICT=BACKWARD_LAUNCH["evict"], GROUP0=first, GSTRIDE=stride, COUNT=count,
+                enable_fp_fusion=False, **zeroing)
     elif zero_each:  # no samples: nothing to add
         gtable.zero_()
     elif n and (table_grad or x_grad):
@@ -1118,6 +1161,6 @@ def hash_encode(x: torch.Tensor, table: torch.Tensor, levels: reference.Levels,
     # Function.forward sees needs_input_grad True under no_grad too: ask here whether a graph is made
     scatter = resolve_scatter(scatter)
     zero = ZERO_IN_FORWARD and torch.is_grad_enabled() and table.requires_grad
-    if scatter == "walk" and WALK_LAUNCH["split"] and WALK_LAUNCH["zero_per_group"] and not x.requires_grad:
+    if scatter == "walk" and _walk_split() and WALK_LAUNCH["zero_per_group"] and not x.requires_grad:
         zero = False  # the backward zeroes each level group's rows just before adding into them
     return HashEncode.apply(x, table, levels, scatter, zero)
