@@ -110,7 +110,7 @@ def replication_check(inp: dict) -> list[dict]:
 
 
 def measure(points: str, cfg: HashGridConfig, rep_ms: int, check: bool, sweep: bool = False,
-            plans: bool = False, parts: bool = True) -> dict:
+            plans: bool = False, regs: bool = False, parts: bool = True) -> dict:
     """The whole backward, then each level group alone, on one kind of points."""
     bench.POINTS = points
     inp = bench.make_inputs(cfg, 2**18, torch.float32, seed=1)
@@ -135,7 +135,7 @@ def measure(points: str, cfg: HashGridConfig, rep_ms: int, check: bool, sweep: b
 
     if not parts:
         part["whole"] = {}
-        part["walk_plans"] = walk_plans(inp, rep_ms)
+        part["walk_plans"] = walk_plans(inp, rep_ms, plans, regs)
         return part
     part["whole"] = {
         "memset_ms": graph_ms(lambda: torch.zeros(table.shape, device="cuda"), rep_ms),
@@ -182,25 +182,32 @@ def measure(points: str, cfg: HashGridConfig, rep_ms: int, check: bool, sweep: b
         print(points, "group", json.dumps(row), flush=True)
     if sweep:
         part["walk_sweep"] = walk_sweep(inp, rep_ms)
-    if plans:
-        part["walk_plans"] = walk_plans(inp, rep_ms)
+    if plans or regs:
+        part["walk_plans"] = walk_plans(inp, rep_ms, plans, regs)
     return part
 
 
-# level groups launched together (WALK_LAUNCH["launches"]) and samples per thread of each launch
-# ("chunk_by_launch", None: WALK_LAUNCH["chunk"]), each with zero_next and with memsets
-WALK_PLANS = {"0_1_2_3": (((0,), (1,), (2,), (3,)), None), "01_2_3": (((0, 1), (2,), (3,)), None),
-              "03_1_2": (((0, 3), (1,), (2,)), None), "03_12": (((0, 3), (1, 2)), None),
-              "0_12_3": (((0,), (1, 2), (3,)), None), "02_13": (((0, 2), (1, 3)), None),
-              "3_2_01": (((3,), (2,), (0, 1)), None),
-              **{f"0_1_2_3 chunks {'/'.join(map(str, c))}": (((0,), (1,), (2,), (3,)), c)
-                 for c in ((32, 16, 16, 16), (8, 16, 16, 16), (32, 32, 16, 16), (8, 8, 16, 16), (16, 16, 24, 24),
-                           (16, 16, 12, 12), (16, 16, 16, 24))},
-              **{f"01_2_3 chunks {'/'.join(map(str, c))}": (((0, 1), (2,), (3,)), c)
-                 for c in ((8, 16, 16), (32, 16, 16), (24, 16, 16))}}
+# level groups launched together (WALK_LAUNCH["launches"]), samples per thread of each launch
+# ("chunk_by_launch", None: WALK_LAUNCH["chunk"]) and which launches zero the next one's rows
+# ("zero_next": all, none, or per launch; the others by memsets)
+_SPLIT, _COARSE = ((0,), (1,), (2,), (3,)), ((0, 1), (2,), (3,))
+WALK_PLANS = {
+    "0_1_2_3": (_SPLIT, None, (True, False)),
+    **{f"01_2_3 chunks {'/'.join(map(str, c))}": (_COARSE, c, (True, False, (False, True)))
+       for c in ((16, 16, 16), (32, 16, 16), (48, 16, 16), (64, 16, 16))},
+    **{f"01_2_3 chunks {'/'.join(map(str, c))}": (_COARSE, c, ((False, True),))
+       for c in ((32, 24, 16), (32, 16, 24), (32, 32, 16), (32, 12, 16))},
+    **{f"012_3 chunks {'/'.join(map(str, c))}": (((0, 1, 2), (3,)), c, (True, False))
+       for c in ((32, 16), (24, 16), (16, 16))},
+    "3_2_01 chunks 16/16/32": (((3,), (2,), (0, 1)), (16, 16, 32), (True, False, (True, False))),
+}
+# registers per thread (WALK_LAUNCH["maxnreg"], per launch) for the coarse plan
+WALK_REGS = [(c, r) for c in ((32, 16, 16), (16, 16, 16), (24, 16, 16))
+             for r in ((96, None, None), (80, None, None), (72, None, None), (64, None, None))] + [
+    ((32, 16, 16), r) for r in ((None, 80, 80), (None, 64, 64), (80, 80, 80))]
 
 
-def walk_plans(inp: dict, rep_ms: int) -> list[dict]:
+def walk_plans(inp: dict, rep_ms: int, plans: bool = True, regs: bool = True) -> list[dict]:
     """The whole step and backward with scatter="walk" for other groupings of the level groups
     into launches (checked, then timed), and the backward with no zeroing at all (adding into a
     buffer zeroed once: a bound on what zeroing costs)."""
@@ -211,8 +218,8 @@ def walk_plans(inp: dict, rep_ms: int) -> list[dict]:
     rows = [{"plan": "no zeroing (bound)", "backward_ms": graph_ms(lambda: fast.encode_backward(
         x, table, levels, gout, x_grad=False, scatter="walk", zeroed=buf), rep_ms)}]
     print("plan", json.dumps(rows[-1]), flush=True)
-    for name, (plan, chunks) in WALK_PLANS.items():
-        for zero_next in (True, False):
+    for name, (plan, chunks, zero_nexts) in WALK_PLANS.items() if plans else []:
+        for zero_next in zero_nexts:
             with settings(fast.WALK_LAUNCH, launches=plan, chunk_by_launch=chunks, split=True, zero_per_group=True,
                           zero_next=zero_next):
                 _, got = fast.encode_backward(x, table, levels, gout, x_grad=False, scatter="walk")
@@ -223,6 +230,17 @@ def walk_plans(inp: dict, rep_ms: int) -> list[dict]:
                              "step_ms": graph_ms(lambda: torch.autograd.grad(
                                  fast.hash_encode(x, leaf, levels, "walk"), [leaf], gout), rep_ms)})
             print("plan", json.dumps(rows[-1]), flush=True)
+    for chunks, maxnreg in WALK_REGS if regs else []:
+        with settings(fast.WALK_LAUNCH, launches=((0, 1), (2,), (3,)), chunk_by_launch=chunks, maxnreg=maxnreg,
+                      split=True, zero_per_group=True, zero_next=False):
+            _, got = fast.encode_backward(x, table, levels, gout, x_grad=False, scatter="walk")
+            rows.append({"plan": f"01_2_3 chunks {'/'.join(map(str, chunks))}", "zero_next": False,
+                         "maxnreg": maxnreg, "rel_err": float((got - expected).norm() / expected.norm()),
+                         "backward_ms": graph_ms(lambda: fast.encode_backward(
+                             x, table, levels, gout, x_grad=False, scatter="walk"), rep_ms),
+                         "step_ms": graph_ms(lambda: torch.autograd.grad(
+                             fast.hash_encode(x, leaf, levels, "walk"), [leaf], gout), rep_ms)})
+        print("plan", json.dumps(rows[-1]), flush=True)
     return rows
 
 
@@ -254,7 +272,10 @@ def main() -> None:
     parser.add_argument("--walk-sweep", action="store_true", help="time scatter='walk' at other launch settings")
     parser.add_argument("--walk-plans", action="store_true",
                         help="time scatter='walk' with level groups launched together (WALK_PLANS)")
-    parser.add_argument("--only-plans", action="store_true", help="skip the whole-step variants and groups")
+    parser.add_argument("--walk-regs", action="store_true",
+                        help="time the coarse walk plan with fewer registers per thread (WALK_REGS)")
+    parser.add_argument("--only-plans", action="store_true",
+                        help="only --walk-plans / --walk-regs: skip the whole-step variants and groups")
     args = parser.parse_args()
     cfg = bench.WORKLOAD
     props = torch.cuda.get_device_properties(0)
@@ -264,7 +285,7 @@ def main() -> None:
     for points in args.points:
         check = points == args.points[0] and not args.only_plans
         result["points"][points] = measure(points, cfg, args.rep_ms, check=check,
-                                          sweep=args.walk_sweep, plans=args.walk_plans or args.only_plans,
+                                          sweep=args.walk_sweep, plans=args.walk_plans, regs=args.walk_regs,
                                           parts=not args.only_plans)
     args.json.write_text(json.dumps(result, indent=1))
     for points, part in result["points"].items():

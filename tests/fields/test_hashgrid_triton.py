@@ -252,7 +252,8 @@ def test_walk_carries_shared_corners_to_the_next_sample(fast, monkeypatch, chunk
             (False, True, None, True, True, 10**6),
             # groups launched together, strided, out of order, past the grid's groups
             (False, True, ((0, 2), (1,)), True, True, 0), (False, True, ((1,), (0, 2, 4)), True, True, 0),
-            (False, True, ((2,), (0, 1)), True, False, 0), (False, False, ((1, 2),), False, False, 0)):
+            (False, True, ((2,), (0, 1)), True, False, 0), (False, False, ((1, 2),), False, False, 0),
+            (False, True, None, True, (False, True), 0), (False, True, None, True, (True,), 0)):
         monkeypatch.setitem(fast.WALK_LAUNCH, "split", split)  # one launch per level group
         monkeypatch.setitem(fast.WALK_LAUNCH, "launches", launches)  # ... or these groups together
         monkeypatch.setitem(fast.WALK_LAUNCH, "zero_per_group", zero)  # each group's rows zeroed before it

@@ -858,10 +858,12 @@ BACKWARD_LAUNCH = {"block": 32, "levels": 4, "num_warps": 2, "evict": "", "trans
 # split: one launch per level group, else one for all; launches (overrides split): the level
 # groups of each launch in order, each an arithmetic sequence (groups past the grid's are dropped,
 # groups in none get a launch of their own); chunk_by_launch: samples per thread of each launch
-# in order (None or 0: chunk); zero_per_group: each launch's rows zeroed just
-# before it, by a memset or, with zero_next, by the launch before once its programs are done
+# in order (None or 0: chunk); maxnreg: registers per thread at most (None: the compiler's
+# choice; an int, or one per launch: more warps resident, spilling the rest); zero_per_group: each launch's rows zeroed just before it, by a
+# memset or, with zero_next (True, or per launch: whether it zeroes the next one's rows), by the
+# launch before once its programs are done
 WALK_LAUNCH = {"chunk": 16, "chunks": 8, "levels": 4, "num_warps": 1, "split": True, "launches": None,
-               "chunk_by_launch": None, "zero_per_group": True, "zero_next": True}
+               "chunk_by_launch": None, "maxnreg": None, "zero_per_group": True, "zero_next": True}
 
 
 def walk_launches(groups: int) -> list[tuple[int, int, int]]:
@@ -991,20 +993,28 @@ def encode_backward(x: torch.Tensor, table: torch.Tensor, levels: reference.Leve
         chunk_of = [by_launch[i] if i < len(by_launch) and by_launch[i] else WALK_LAUNCH["chunk"]
                     for i in range(len(launches))]
         blocks_of = [triton.cdiv(n, c * chunks) for c in chunk_of]
-        memset_launches = list(range(len(launches))) if zero_each else []
-        if zero_each and WALK_LAUNCH["zero_next"]:
-            # by the launch before where it has enough warps to share the work (not small batches)
-            memset_launches = [0] + [i for i in range(1, len(launches)) if blocks_of[i - 1] * warps < ZERO_MIN_WARPS]
+        # launch i's rows zeroed by launch i - 1 where zero_next says so (one flag for all, or one
+        # per launch) and it has enough warps to share the work (not small batches), else a memset
+        flags = WALK_LAUNCH["zero_next"]
+        flags = list(flags) if isinstance(flags, (tuple, list)) else [bool(flags)] * len(launches)
+        by_previous = [False] + [i - 1 < len(flags) and bool(flags[i - 1]) and blocks_of[i - 1] * warps >= ZERO_MIN_WARPS
+                                 for i in range(1, len(launches))]
+        memset_launches = [i for i in range(len(launches)) if zero_each and not by_previous[i]]
         for i, (first, count, stride) in enumerate(launches):
             if i in memset_launches:
                 for g in range(first, first + count * stride, stride) if stride > 1 else [first]:
                     gtable[g * meta["LG"]:(g + (count if stride == 1 else 1)) * meta["LG"]].zero_()
             zeroing: dict = {}
-            if zero_each and i + 1 < len(launches) and i + 1 not in memset_launches:
+            if zero_each and i + 1 < len(launches) and by_previous[i + 1]:
                 nfirst, ncount, nstride = launches[i + 1]
                 zchunk = triton.cdiv(triton.cdiv(meta["LG"] * size * features, blocks_of[i]), 512) * 512
                 zeroing = {"ZERO": True, "zchunk": zchunk, "ZBLOCK": 512, "ALIGNED": (size * features) % 16 == 0,
                            "NEXT0": nfirst, "NEXT_COUNT": ncount, "NEXT_STRIDE": nstride}
+            maxnreg = WALK_LAUNCH.get("maxnreg")
+            if isinstance(maxnreg, (tuple, list)):
+                maxnreg = maxnreg[i] if i < len(maxnreg) else None
+            if maxnreg:
+                zeroing["maxnreg"] = int(maxnreg)
             _encode_bwd_walk[(blocks_of[i], count)](
                 x, ints, scale, _words(grad_out, meta), gtable, n, size,
                 L=meta["L"], LG=meta["LG"], ELEM=meta["ELEM"], POW2=meta["POW2"], BIG=meta["BIG"],
