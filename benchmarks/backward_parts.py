@@ -110,7 +110,7 @@ def replication_check(inp: dict) -> list[dict]:
 
 
 def measure(points: str, cfg: HashGridConfig, rep_ms: int, check: bool, sweep: bool = False,
-            plans: bool = False, regs: bool = False, parts: bool = True) -> dict:
+            plans: bool = False, side: bool = False, parts: bool = True) -> dict:
     """The whole backward, then each level group alone, on one kind of points."""
     bench.POINTS = points
     inp = bench.make_inputs(cfg, 2**18, torch.float32, seed=1)
@@ -135,7 +135,7 @@ def measure(points: str, cfg: HashGridConfig, rep_ms: int, check: bool, sweep: b
 
     if not parts:
         part["whole"] = {}
-        part["walk_plans"] = walk_plans(inp, rep_ms, plans, regs)
+        part["walk_plans"] = walk_plans(inp, rep_ms, plans, side)
         return part
     part["whole"] = {
         "memset_ms": graph_ms(lambda: torch.zeros(table.shape, device="cuda"), rep_ms),
@@ -182,8 +182,8 @@ def measure(points: str, cfg: HashGridConfig, rep_ms: int, check: bool, sweep: b
         print(points, "group", json.dumps(row), flush=True)
     if sweep:
         part["walk_sweep"] = walk_sweep(inp, rep_ms)
-    if plans or regs:
-        part["walk_plans"] = walk_plans(inp, rep_ms, plans, regs)
+    if plans or side:
+        part["walk_plans"] = walk_plans(inp, rep_ms, plans, side)
     return part
 
 
@@ -201,13 +201,13 @@ WALK_PLANS = {
        for c in ((32, 16), (24, 16), (16, 16))},
     "3_2_01 chunks 16/16/32": (((3,), (2,), (0, 1)), (16, 16, 32), (True, False, (True, False))),
 }
-# registers per thread (WALK_LAUNCH["maxnreg"], per launch) for the coarse plan
-WALK_REGS = [(c, r) for c in ((32, 16, 16), (16, 16, 16), (24, 16, 16))
-             for r in ((96, None, None), (80, None, None), (72, None, None), (64, None, None))] + [
-    ((32, 16, 16), r) for r in ((None, 80, 80), (None, 64, 64), (80, 80, 80))]
+# memsets on a side stream beside an earlier launch (WALK_LAUNCH["side_memsets"], {j: i}), other
+# launches' rows by memsets just before them
+WALK_SIDE = [(_COARSE, (32, 16, 16), side) for side in ({}, {1: 0}, {1: 0, 2: 0}, {2: 1}, {1: 0, 2: 1})] + [
+    (_SPLIT, None, side) for side in ({}, {1: 0, 2: 0, 3: 0}, {1: 0, 2: 1, 3: 2}, {2: 0, 3: 1}, {2: 1, 3: 2})]
 
 
-def walk_plans(inp: dict, rep_ms: int, plans: bool = True, regs: bool = True) -> list[dict]:
+def walk_plans(inp: dict, rep_ms: int, plans: bool = True, side_memsets: bool = True) -> list[dict]:
     """The whole step and backward with scatter="walk" for other groupings of the level groups
     into launches (checked, then timed), and the backward with no zeroing at all (adding into a
     buffer zeroed once: a bound on what zeroing costs)."""
@@ -230,12 +230,13 @@ def walk_plans(inp: dict, rep_ms: int, plans: bool = True, regs: bool = True) ->
                              "step_ms": graph_ms(lambda: torch.autograd.grad(
                                  fast.hash_encode(x, leaf, levels, "walk"), [leaf], gout), rep_ms)})
             print("plan", json.dumps(rows[-1]), flush=True)
-    for chunks, maxnreg in WALK_REGS if regs else []:
-        with settings(fast.WALK_LAUNCH, launches=((0, 1), (2,), (3,)), chunk_by_launch=chunks, maxnreg=maxnreg,
+    for plan, chunks, side in WALK_SIDE if side_memsets else []:
+        with settings(fast.WALK_LAUNCH, launches=plan, chunk_by_launch=chunks, side_memsets=side,
                       split=True, zero_per_group=True, zero_next=False):
             _, got = fast.encode_backward(x, table, levels, gout, x_grad=False, scatter="walk")
-            rows.append({"plan": f"01_2_3 chunks {'/'.join(map(str, chunks))}", "zero_next": False,
-                         "maxnreg": maxnreg, "rel_err": float((got - expected).norm() / expected.norm()),
+            rows.append({"plan": "_".join("".join(map(str, launch)) for launch in plan),
+                         "chunks": chunks, "zero_next": False, "side_memsets": {str(k): v for k, v in side.items()},
+                         "rel_err": float((got - expected).norm() / expected.norm()),
                          "backward_ms": graph_ms(lambda: fast.encode_backward(
                              x, table, levels, gout, x_grad=False, scatter="walk"), rep_ms),
                          "step_ms": graph_ms(lambda: torch.autograd.grad(
@@ -272,10 +273,10 @@ def main() -> None:
     parser.add_argument("--walk-sweep", action="store_true", help="time scatter='walk' at other launch settings")
     parser.add_argument("--walk-plans", action="store_true",
                         help="time scatter='walk' with level groups launched together (WALK_PLANS)")
-    parser.add_argument("--walk-regs", action="store_true",
-                        help="time the coarse walk plan with fewer registers per thread (WALK_REGS)")
+    parser.add_argument("--walk-side", action="store_true",
+                        help="time walk plans with memsets on a side stream (WALK_SIDE)")
     parser.add_argument("--only-plans", action="store_true",
-                        help="only --walk-plans / --walk-regs: skip the whole-step variants and groups")
+                        help="only --walk-plans / --walk-side: skip the whole-step variants and groups")
     args = parser.parse_args()
     cfg = bench.WORKLOAD
     props = torch.cuda.get_device_properties(0)
@@ -285,7 +286,7 @@ def main() -> None:
     for points in args.points:
         check = points == args.points[0] and not args.only_plans
         result["points"][points] = measure(points, cfg, args.rep_ms, check=check,
-                                          sweep=args.walk_sweep, plans=args.walk_plans, regs=args.walk_regs,
+                                          sweep=args.walk_sweep, plans=args.walk_plans, side=args.walk_side,
                                           parts=not args.only_plans)
     args.json.write_text(json.dumps(result, indent=1))
     for points, part in result["points"].items():

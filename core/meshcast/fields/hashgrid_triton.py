@@ -858,12 +858,12 @@ BACKWARD_LAUNCH = {"block": 32, "levels": 4, "num_warps": 2, "evict": "", "trans
 # split: one launch per level group, else one for all; launches (overrides split): the level
 # groups of each launch in order, each an arithmetic sequence (groups past the grid's are dropped,
 # groups in none get a launch of their own); chunk_by_launch: samples per thread of each launch
-# in order (None or 0: chunk); maxnreg: registers per thread at most (None: the compiler's
-# choice; an int, or one per launch: more warps resident, spilling the rest); zero_per_group: each launch's rows zeroed just before it, by a
+# in order (None or 0: chunk); zero_per_group: each launch's rows zeroed just before it, by a
 # memset or, with zero_next (True, or per launch: whether it zeroes the next one's rows), by the
-# launch before once its programs are done
+# launch before once its programs are done; side_memsets {j: i}: launch j's memset on a side
+# stream, beside launch i
 WALK_LAUNCH = {"chunk": 16, "chunks": 8, "levels": 4, "num_warps": 1, "split": True, "launches": None,
-               "chunk_by_launch": None, "maxnreg": None, "zero_per_group": True, "zero_next": True}
+               "chunk_by_launch": None, "side_memsets": None, "zero_per_group": True, "zero_next": True}
 
 
 def walk_launches(groups: int) -> list[tuple[int, int, int]]:
@@ -884,6 +884,16 @@ def walk_launches(groups: int) -> list[tuple[int, int, int]]:
         launches.append((part[0], len(part), steps.pop() if steps else 1))
     launches += [(g, 1, 1) for g in range(groups) if g not in seen]
     return launches
+
+
+_SIDE_STREAMS: dict[torch.device, torch.cuda.Stream] = {}
+
+
+def _side_stream(device: torch.device) -> torch.cuda.Stream:
+    """One side stream per device for the walk's side memsets (made once, outside any capture)."""
+    if device not in _SIDE_STREAMS:
+        _SIDE_STREAMS[device] = torch.cuda.Stream(device)
+    return _SIDE_STREAMS[device]
 
 
 def _walk_split() -> bool:
@@ -1000,21 +1010,35 @@ def encode_backward(x: torch.Tensor, table: torch.Tensor, levels: reference.Leve
         by_previous = [False] + [i - 1 < len(flags) and bool(flags[i - 1]) and blocks_of[i - 1] * warps >= ZERO_MIN_WARPS
                                  for i in range(1, len(launches))]
         memset_launches = [i for i in range(len(launches)) if zero_each and not by_previous[i]]
+
+        def memset(i: int) -> None:
+            first, count, stride = launches[i]
+            for g in range(first, first + count * stride, stride) if stride > 1 else [first]:
+                gtable[g * meta["LG"]:(g + (count if stride == 1 else 1)) * meta["LG"]].zero_()
+
+        # side_memsets {launch j: launch i}: launch j's memset on a side stream while launch i runs
+        # (CUDA only; in a captured graph the two become parallel branches)
+        side = {j: i for j, i in (WALK_LAUNCH.get("side_memsets") or {}).items()
+                if j in memset_launches and i < j} if x.is_cuda else {}
+        joins: dict[int, torch.cuda.Event] = {}
         for i, (first, count, stride) in enumerate(launches):
-            if i in memset_launches:
-                for g in range(first, first + count * stride, stride) if stride > 1 else [first]:
-                    gtable[g * meta["LG"]:(g + (count if stride == 1 else 1)) * meta["LG"]].zero_()
+            for j in sorted(j for j, during in side.items() if during == i):
+                stream = _side_stream(x.device)
+                stream.wait_stream(torch.cuda.current_stream(x.device))
+                with torch.cuda.stream(stream):
+                    memset(j)
+                    joins[j] = torch.cuda.Event()
+                    joins[j].record(stream)
+            if i in joins:
+                torch.cuda.current_stream(x.device).wait_event(joins.pop(i))
+            elif i in memset_launches:
+                memset(i)
             zeroing: dict = {}
             if zero_each and i + 1 < len(launches) and by_previous[i + 1]:
                 nfirst, ncount, nstride = launches[i + 1]
                 zchunk = triton.cdiv(triton.cdiv(meta["LG"] * size * features, blocks_of[i]), 512) * 512
                 zeroing = {"ZERO": True, "zchunk": zchunk, "ZBLOCK": 512, "ALIGNED": (size * features) % 16 == 0,
                            "NEXT0": nfirst, "NEXT_COUNT": ncount, "NEXT_STRIDE": nstride}
-            maxnreg = WALK_LAUNCH.get("maxnreg")
-            if isinstance(maxnreg, (tuple, list)):
-                maxnreg = maxnreg[i] if i < len(maxnreg) else None
-            if maxnreg:
-                zeroing["maxnreg"] = int(maxnreg)
             _encode_bwd_walk[(blocks_of[i], count)](
                 x, ints, scale, _words(grad_out, meta), gtable, n, size,
                 L=meta["L"], LG=meta["LG"], ELEM=meta["ELEM"], POW2=meta["POW2"], BIG=meta["BIG"],
