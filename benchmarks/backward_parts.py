@@ -110,7 +110,7 @@ def replication_check(inp: dict) -> list[dict]:
 
 
 def measure(points: str, cfg: HashGridConfig, rep_ms: int, check: bool, sweep: bool = False,
-            plans: bool = False, side: bool = False, parts: bool = True) -> dict:
+            plans: bool = False, parts: bool = True) -> dict:
     """The whole backward, then each level group alone, on one kind of points."""
     bench.POINTS = points
     inp = bench.make_inputs(cfg, 2**18, torch.float32, seed=1)
@@ -119,11 +119,17 @@ def measure(points: str, cfg: HashGridConfig, rep_ms: int, check: bool, sweep: b
     part: dict = {"replication": replication_check(inp) if check else [],
                   "levels": reductions(x, levels, fast.BACKWARD_LAUNCH["block"], fast.WALK_LAUNCH["chunk"]),
                   "groups": []}
+    each = {"launches": None, "chunk_by_launch": None, "hash_mode": False}  # split: a launch per level group
     walk_variants = {  # WALK_LAUNCH settings, the last the default (the RESULTS.md table's rows)
-        "walk_one_launch": {"split": False, "zero_per_group": False, "zero_next": False},
-        "walk_split": {"split": True, "zero_per_group": False, "zero_next": False},
-        "walk_split_memset_per_group": {"split": True, "zero_per_group": True, "zero_next": False},
-        "walk_split_zero_next": {"split": True, "zero_per_group": True, "zero_next": True},
+        "walk_one_launch": {**each, "split": False, "zero_per_group": False, "zero_next": False},
+        "walk_split": {**each, "split": True, "zero_per_group": False, "zero_next": False},
+        "walk_split_memset_per_group": {**each, "split": True, "zero_per_group": True, "zero_next": False},
+        "walk_split_zero_next": {**each, "split": True, "zero_per_group": True, "zero_next": True},
+        "walk_coarse_together_mixed_index": {"launches": ((0, 1), (2,), (3,)), "chunk_by_launch": (32, 16, 16),
+                                             "split": True, "zero_per_group": True, "zero_next": False,
+                                             "hash_mode": False},
+        "walk_coarse_together": {"launches": ((0, 1), (2,), (3,)), "chunk_by_launch": (32, 16, 16),
+                                 "split": True, "zero_per_group": True, "zero_next": False, "hash_mode": True},
     }
     xleaf = x.detach().requires_grad_(True)
 
@@ -135,7 +141,7 @@ def measure(points: str, cfg: HashGridConfig, rep_ms: int, check: bool, sweep: b
 
     if not parts:
         part["whole"] = {}
-        part["walk_plans"] = walk_plans(inp, rep_ms, plans, side)
+        part["walk_plans"] = walk_plans(inp, rep_ms, plans)
         return part
     part["whole"] = {
         "memset_ms": graph_ms(lambda: torch.zeros(table.shape, device="cuda"), rep_ms),
@@ -182,8 +188,8 @@ def measure(points: str, cfg: HashGridConfig, rep_ms: int, check: bool, sweep: b
         print(points, "group", json.dumps(row), flush=True)
     if sweep:
         part["walk_sweep"] = walk_sweep(inp, rep_ms)
-    if plans or side:
-        part["walk_plans"] = walk_plans(inp, rep_ms, plans, side)
+    if plans:
+        part["walk_plans"] = walk_plans(inp, rep_ms, plans)
     return part
 
 
@@ -201,13 +207,7 @@ WALK_PLANS = {
        for c in ((32, 16), (24, 16), (16, 16))},
     "3_2_01 chunks 16/16/32": (((3,), (2,), (0, 1)), (16, 16, 32), (True, False, (True, False))),
 }
-# memsets on a side stream beside an earlier launch (WALK_LAUNCH["side_memsets"], {j: i}), other
-# launches' rows by memsets just before them
-WALK_SIDE = [(_COARSE, (32, 16, 16), side) for side in ({}, {1: 0}, {1: 0, 2: 0}, {2: 1}, {1: 0, 2: 1})] + [
-    (_SPLIT, None, side) for side in ({}, {1: 0, 2: 0, 3: 0}, {1: 0, 2: 1, 3: 2}, {2: 0, 3: 1}, {2: 1, 3: 2})]
-
-
-def walk_plans(inp: dict, rep_ms: int, plans: bool = True, side_memsets: bool = True) -> list[dict]:
+def walk_plans(inp: dict, rep_ms: int, plans: bool = True) -> list[dict]:
     """The whole step and backward with scatter="walk" for other groupings of the level groups
     into launches (checked, then timed), and the backward with no zeroing at all (adding into a
     buffer zeroed once: a bound on what zeroing costs)."""
@@ -230,18 +230,6 @@ def walk_plans(inp: dict, rep_ms: int, plans: bool = True, side_memsets: bool = 
                              "step_ms": graph_ms(lambda: torch.autograd.grad(
                                  fast.hash_encode(x, leaf, levels, "walk"), [leaf], gout), rep_ms)})
             print("plan", json.dumps(rows[-1]), flush=True)
-    for plan, chunks, side in WALK_SIDE if side_memsets else []:
-        with settings(fast.WALK_LAUNCH, launches=plan, chunk_by_launch=chunks, side_memsets=side,
-                      split=True, zero_per_group=True, zero_next=False):
-            _, got = fast.encode_backward(x, table, levels, gout, x_grad=False, scatter="walk")
-            rows.append({"plan": "_".join("".join(map(str, launch)) for launch in plan),
-                         "chunks": chunks, "zero_next": False, "side_memsets": {str(k): v for k, v in side.items()},
-                         "rel_err": float((got - expected).norm() / expected.norm()),
-                         "backward_ms": graph_ms(lambda: fast.encode_backward(
-                             x, table, levels, gout, x_grad=False, scatter="walk"), rep_ms),
-                         "step_ms": graph_ms(lambda: torch.autograd.grad(
-                             fast.hash_encode(x, leaf, levels, "walk"), [leaf], gout), rep_ms)})
-        print("plan", json.dumps(rows[-1]), flush=True)
     return rows
 
 
@@ -255,6 +243,7 @@ def walk_sweep(inp: dict, rep_ms: int) -> list[dict]:
                                        (24, 8, 4, True), (32, 8, 4, True), (16, 16, 4, True), (24, 16, 4, True),
                                        (16, 4, 8, True), (16, 8, 8, True)):
         fast.WALK_LAUNCH.update(chunk=chunk, chunks=chunks, levels=group, split=True, zero_per_group=zero,
+                                launches=None, chunk_by_launch=None,
                                 zero_next=zero, num_warps=max(1, chunks * group // 32))
         _, got = fast.encode_backward(x, table, levels, gout, x_grad=False, scatter="walk")
         rows.append({**fast.WALK_LAUNCH, "rel_err": float((got - expected).norm() / expected.norm()),
@@ -273,10 +262,8 @@ def main() -> None:
     parser.add_argument("--walk-sweep", action="store_true", help="time scatter='walk' at other launch settings")
     parser.add_argument("--walk-plans", action="store_true",
                         help="time scatter='walk' with level groups launched together (WALK_PLANS)")
-    parser.add_argument("--walk-side", action="store_true",
-                        help="time walk plans with memsets on a side stream (WALK_SIDE)")
     parser.add_argument("--only-plans", action="store_true",
-                        help="only --walk-plans / --walk-side: skip the whole-step variants and groups")
+                        help="only --walk-plans: skip the whole-step variants and groups")
     args = parser.parse_args()
     cfg = bench.WORKLOAD
     props = torch.cuda.get_device_properties(0)
@@ -286,7 +273,7 @@ def main() -> None:
     for points in args.points:
         check = points == args.points[0] and not args.only_plans
         result["points"][points] = measure(points, cfg, args.rep_ms, check=check,
-                                          sweep=args.walk_sweep, plans=args.walk_plans, side=args.walk_side,
+                                          sweep=args.walk_sweep, plans=args.walk_plans,
                                           parts=not args.only_plans)
     args.json.write_text(json.dumps(result, indent=1))
     for points, part in result["points"].items():

@@ -245,6 +245,7 @@ def test_walk_carries_shared_corners_to_the_next_sample(fast, monkeypatch, chunk
     _, ref_gx, ref_gt = encode_and_grads(lambda p, t: reference.hash_encode(p, t, lv), x, table, gout)
     monkeypatch.setitem(fast.WALK_LAUNCH, "chunk", chunk)
     monkeypatch.setitem(fast.WALK_LAUNCH, "chunks", chunks)
+    monkeypatch.setitem(fast.WALK_LAUNCH, "chunk_by_launch", None)  # chunk in every launch
     for x_grad, split, launches, zero, zero_next, min_warps in (
             (False, False, None, False, False, 0), (True, False, None, False, False, 0),
             (False, True, None, False, False, 0), (False, True, None, True, False, 0),
@@ -275,6 +276,7 @@ def test_walk_carries_shared_corners_to_the_next_sample(fast, monkeypatch, chunk
     assert_rel(gt, ref_gt, 1e-6)
     monkeypatch.setitem(fast.WALK_LAUNCH, "launches", None)
     monkeypatch.setitem(fast.WALK_LAUNCH, "chunk_by_launch", None)
+    monkeypatch.undo()  # the default launches
     _, gt = fast.encode_backward(x, table, lv, gout, x_grad=False, table_grad=True, scatter="walk")
     assert_rel(gt, ref_gt, 1e-6)
     gx, gt = fast.encode_backward(x, table, lv, gout, x_grad=True, table_grad=False, scatter="walk")
@@ -472,31 +474,30 @@ for transposed in (False, True):
                                       num_warps=warps)
         err = ((got.double() - exact.double()).norm() / exact.double().norm()).item()
         assert err < 1e-5, ("warps", transposed, block, group, warps, err)
-# the walk's launch plans (groups together, samples per thread by launch, memsets on a side
-# stream), launched one by one and replayed from a CUDA graph
+# the walk's launch plans (groups together, samples per thread by launch, zeroing by memsets or by
+# the launch before), launched one by one and replayed from a CUDA graph
 lv16 = reference.Levels.of(HashGridConfig(levels=16, log2_table_size=14, base_resolution=16,
                                           finest_resolution=2048), "cuda")
 table = torch.randn(16, 2**14, 2, device="cuda")
 gout = torch.randn(rays.shape[0], 32, device="cuda")
 t = table.clone().requires_grad_()
 (exact,) = torch.autograd.grad(reference.hash_encode(rays, t, lv16), [t], gout)
-for launches, chunks, zero_next, side in ((((0, 1), (2,), (3,)), (32, 16, 16), False, {1: 0, 2: 1}),
-                                          (((0, 3), (1, 2)), None, True, {}),
-                                          (None, None, False, {1: 0, 2: 0, 3: 0})):
-    fast.WALK_LAUNCH.update(launches=launches, chunk_by_launch=chunks, zero_next=zero_next, side_memsets=side)
+for launches, chunks, zero_next in ((((0, 1), (2,), (3,)), (32, 16, 16), False), (((0, 3), (1, 2)), None, True),
+                                    (None, None, (False, True, False))):
+    fast.WALK_LAUNCH.update(launches=launches, chunk_by_launch=chunks, zero_next=zero_next)
     walk = lambda: fast.encode_backward(rays, table, lv16, gout, x_grad=False, scatter="walk")[1]
-    side_stream = torch.cuda.Stream()
-    side_stream.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(side_stream):
+    warm = torch.cuda.Stream()
+    warm.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(warm):
         eager = walk()
-    torch.cuda.current_stream().wait_stream(side_stream)
+    torch.cuda.current_stream().wait_stream(warm)
     graph = torch.cuda.CUDAGraph()
     with torch.cuda.graph(graph):
         captured = walk()
     graph.replay()
     for got in (eager, captured):
         err = ((got.double() - exact.double()).norm() / exact.double().norm()).item()
-        assert err < 1e-5, ("walk plan", launches, chunks, zero_next, side, err)
+        assert err < 1e-5, ("walk plan", launches, chunks, zero_next, err)
 # second order (NeuS' eikonal loss): gradients to the tables and to an MLP behind d out
 mlp = torch.randn(12, 4, device="cuda") * 0.5
 c = torch.randn(5000, 3, device="cuda")
