@@ -182,8 +182,9 @@ def measure(points: str, cfg: HashGridConfig, rep_ms: int, check: bool, sweep: b
                     lambda tab=tab, sub=sub, go=go, scatter=scatter: fast.encode_backward(
                         x, tab, sub, go, x_grad=False, scatter=scatter), rep_ms)
         fast.BACKWARD_LAUNCH["transposed"] = before
-        row["backward_walk_ms"] = graph_ms(lambda tab=tab, sub=sub, go=go: fast.encode_backward(
-            x, tab, sub, go, x_grad=False, scatter="walk"), rep_ms)
+        with settings(fast.WALK_LAUNCH, launches=None, chunk_by_launch=None):  # chunk 16, as it ran before
+            row["backward_walk_ms"] = graph_ms(lambda tab=tab, sub=sub, go=go: fast.encode_backward(
+                x, tab, sub, go, x_grad=False, scatter="walk"), rep_ms)
         part["groups"].append(row)
         print(points, "group", json.dumps(row), flush=True)
     if sweep:
