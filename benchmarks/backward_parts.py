@@ -119,17 +119,14 @@ def measure(points: str, cfg: HashGridConfig, rep_ms: int, check: bool, sweep: b
     part: dict = {"replication": replication_check(inp) if check else [],
                   "levels": reductions(x, levels, fast.BACKWARD_LAUNCH["block"], fast.WALK_LAUNCH["chunk"]),
                   "groups": []}
-    each = {"launches": None, "chunk_by_launch": None, "hash_mode": False}  # split: a launch per level group
+    each = {"launches": None, "chunk_by_launch": None}  # split: one launch per level group
     walk_variants = {  # WALK_LAUNCH settings, the last the default (the RESULTS.md table's rows)
         "walk_one_launch": {**each, "split": False, "zero_per_group": False, "zero_next": False},
         "walk_split": {**each, "split": True, "zero_per_group": False, "zero_next": False},
         "walk_split_memset_per_group": {**each, "split": True, "zero_per_group": True, "zero_next": False},
         "walk_split_zero_next": {**each, "split": True, "zero_per_group": True, "zero_next": True},
-        "walk_coarse_together_mixed_index": {"launches": ((0, 1), (2,), (3,)), "chunk_by_launch": (32, 16, 16),
-                                             "split": True, "zero_per_group": True, "zero_next": False,
-                                             "hash_mode": False},
         "walk_coarse_together": {"launches": ((0, 1), (2,), (3,)), "chunk_by_launch": (32, 16, 16),
-                                 "split": True, "zero_per_group": True, "zero_next": False, "hash_mode": True},
+                                 "split": True, "zero_per_group": True, "zero_next": False},
     }
     xleaf = x.detach().requires_grad_(True)
 

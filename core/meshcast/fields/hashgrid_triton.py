@@ -42,15 +42,17 @@ corner order, same hash, same trilinear weights computed in float32). The kernel
   memset just before it, so they are in L2 when the sums arrive. The two coarse groups share
   one launch with 32 samples per thread: they are limited by each thread's chain of steps, not
   by reductions, and together they fill the GPU in one wave; the fine groups go one by one (in
-  one launch they evict each other's rows from L2). On an H100 the step took 0.268 ms on rays
-  (0.276 with a launch per group, 0.300 with the runs); benchmarks/RESULTS.md has what else was
-  tried (other groupings, zeroing by the launch before, memsets beside a launch on a second
-  stream, fewer registers). The launches cost the host ~0.2 ms launched one by one, more than
-  the GPU saves, hence "auto". A walk of the forward (loading only the rows of new vertices) measured 0.142 against
-  0.089 ms: a thread's steps wait on each other's loads, and the tiles already merge the loads
-  of shared rows (history: commit ffa3d0b);
+  one launch they evict each other's rows from L2). On an H100 the step took 0.267 ms on rays
+  (0.276 with a launch per group, 0.300 with the runs), the same as the runs on uniform points;
+  benchmarks/RESULTS.md has what else was tried (other groupings, zeroing by the launch before,
+  memsets beside a launch on a second stream, fewer registers, an index per launch for all-dense
+  or all-hashed levels). The launches cost the host ~0.2 ms launched one by one, more than the
+  GPU saves, hence "auto". A walk of the forward (loading only the rows of new vertices)
+  measured 0.142 against 0.089 ms: a thread's steps wait on each other's loads, and the tiles
+  already merge the loads of shared rows (history: commit ffa3d0b);
 * the table gradient's float32 buffer is zeroed by the forward kernel when the table needs a
-  gradient (``ZERO_IN_FORWARD``), instead of a memset before the backward: 1-2% of a step.
+  gradient (``ZERO_IN_FORWARD``; not for the walk), instead of a memset before the backward:
+  1-2% of a step.
   Kernels zero on the side only with at least ``ZERO_MIN_WARPS`` warps to share it: a batch of
   1024 points has 8 walk programs, which would each zero 2 MiB alone; smaller batches memset;
 * programs take ``block`` samples times a group of levels; sample blocks vary fastest, so the
@@ -81,8 +83,7 @@ import importlib.util
 import itertools
 import os
 import weakref
-from collections.abc import Callable
-from typing import Any, Literal
+from typing import Literal
 
 import torch
 
@@ -148,10 +149,9 @@ if _TRITON:
             return v[None, :]
 
     @triton.jit
-    def _level_rows(ix, iy, iz, stride, size, hashed, T, POW2: tl.constexpr, HASH: tl.constexpr = 0):
+    def _level_rows(ix, iy, iz, stride, size, hashed, T, POW2: tl.constexpr):
         """Table rows (within a level) of integer corners: int32 [B, LG]. ``stride``: vertices per
-        axis, ``size``: rows the level uses, ``hashed``: whether it hashes ([1, LG] each). HASH:
-        0 as ``hashed`` says, 1 every level dense, 2 every level hashed (known at launch)."""
+        axis, ``size``: rows the level uses, ``hashed``: whether it hashes ([1, LG] each)."""
         if POW2:
             ux = ix.to(tl.uint32)
             uy = iy.to(tl.uint32)
@@ -161,12 +161,7 @@ if _TRITON:
             spatial = (ux ^ (uy * 2654435761) ^ (uz * 805459861)) & (T - 1).to(tl.uint32)
             direct = ux + uy * us + uz * (us * us)
             direct = tl.where(direct >= usize, direct - usize, direct)
-            if HASH == 1:
-                return direct.to(tl.int32)
-            elif HASH == 2:
-                return spatial.to(tl.int32)
-            else:
-                return tl.where(hashed, spatial, direct).to(tl.int32)
+            return tl.where(hashed, spatial, direct).to(tl.int32)
         else:
             lx = ix.to(tl.int64)
             ly = iy.to(tl.int64)
@@ -174,12 +169,7 @@ if _TRITON:
             ls = stride.to(tl.int64)
             spatial = (lx ^ (ly * 2654435761) ^ (lz * 805459861)) & 0xFFFFFFFF
             direct = lx + ly * ls + lz * (ls * ls)
-            if HASH == 1:
-                return (direct % size.to(tl.int64)).to(tl.int32)
-            elif HASH == 2:
-                return (spatial % size.to(tl.int64)).to(tl.int32)
-            else:
-                return (tl.where(hashed, spatial, direct) % size.to(tl.int64)).to(tl.int32)
+            return (tl.where(hashed, spatial, direct) % size.to(tl.int64)).to(tl.int32)
 
     @triton.jit
     def _cell(x_ptr, n, nmask, scale, axis: tl.constexpr, EVICT: tl.constexpr, TR: tl.constexpr = False):
@@ -688,17 +678,16 @@ if _TRITON:
         return chunk, lv, scale, stride, size, hashed, base
 
     @triton.jit
-    def _walk_keys(base, vx0, vx1, vy0, vy1, vz0, vz1, stride, size, hashed, T, POW2: tl.constexpr,
-                   HASH: tl.constexpr):
+    def _walk_keys(base, vx0, vx1, vy0, vy1, vz0, vz1, stride, size, hashed, T, POW2: tl.constexpr):
         """The 8 rows of a cell's vertices in parity-slot order (2 * py + pz pairs, px within)."""
-        k0 = base + _level_rows(vx0, vy0, vz0, stride, size, hashed, T, POW2, HASH)
-        k1 = base + _level_rows(vx1, vy0, vz0, stride, size, hashed, T, POW2, HASH)
-        k2 = base + _level_rows(vx0, vy0, vz1, stride, size, hashed, T, POW2, HASH)
-        k3 = base + _level_rows(vx1, vy0, vz1, stride, size, hashed, T, POW2, HASH)
-        k4 = base + _level_rows(vx0, vy1, vz0, stride, size, hashed, T, POW2, HASH)
-        k5 = base + _level_rows(vx1, vy1, vz0, stride, size, hashed, T, POW2, HASH)
-        k6 = base + _level_rows(vx0, vy1, vz1, stride, size, hashed, T, POW2, HASH)
-        k7 = base + _level_rows(vx1, vy1, vz1, stride, size, hashed, T, POW2, HASH)
+        k0 = base + _level_rows(vx0, vy0, vz0, stride, size, hashed, T, POW2)
+        k1 = base + _level_rows(vx1, vy0, vz0, stride, size, hashed, T, POW2)
+        k2 = base + _level_rows(vx0, vy0, vz1, stride, size, hashed, T, POW2)
+        k3 = base + _level_rows(vx1, vy0, vz1, stride, size, hashed, T, POW2)
+        k4 = base + _level_rows(vx0, vy1, vz0, stride, size, hashed, T, POW2)
+        k5 = base + _level_rows(vx1, vy1, vz0, stride, size, hashed, T, POW2)
+        k6 = base + _level_rows(vx0, vy1, vz1, stride, size, hashed, T, POW2)
+        k7 = base + _level_rows(vx1, vy1, vz1, stride, size, hashed, T, POW2)
         return k0, k1, k2, k3, k4, k5, k6, k7
 
     @triton.jit
@@ -718,8 +707,7 @@ if _TRITON:
                          BIG: tl.constexpr, CHUNK: tl.constexpr, CHUNKS: tl.constexpr, RED: tl.constexpr,
                          EVICT: tl.constexpr, GROUP0=0, GSTRIDE: tl.constexpr = 1, COUNT: tl.constexpr = 1,
                          zchunk=0, ZERO: tl.constexpr = False, NEXT0=0, NEXT_STRIDE: tl.constexpr = 1,
-                         NEXT_COUNT: tl.constexpr = 1, ZBLOCK: tl.constexpr = 512, ALIGNED: tl.constexpr = False,
-                         HASH: tl.constexpr = 0):
+                         NEXT_COUNT: tl.constexpr = 1, ZBLOCK: tl.constexpr = 512, ALIGNED: tl.constexpr = False):
         """The two-feature backward as a walk (``scatter="walk"``): each thread takes CHUNK
         consecutive samples at one level and keeps the table-gradient sums of its current cell's
         8 corners in registers. From one sample to the next, a corner that is also a corner of
@@ -731,8 +719,7 @@ if _TRITON:
         neighbouring lanes, so its d out words are one 32-byte sector. Level groups GROUP0 +
         GSTRIDE * program_id(1), COUNT of them; ZERO: once done, zero the rows of the next
         launch's NEXT_COUNT groups (NEXT0 + NEXT_STRIDE * i), group i by the programs with
-        program_id(1) == i % COUNT. HASH (``_level_rows``): 1 where every level of the launch is
-        dense, 2 where every one hashes (8-9% fewer instructions per step), else 0."""
+        program_id(1) == i % COUNT."""
         chunk, lv, scale, stride, size, hashed, base = _walk_setup(
             level_ptr, scale_ptr, T, L, LG, BIG, CHUNKS, GROUP0, GSTRIDE)
         zero = tl.zeros([CHUNKS, LG], dtype=tl.float32)
@@ -784,7 +771,7 @@ if _TRITON:
             a8, a9, a10, a11 = a8 + s8, a9 + s9, a10 + s10, a11 + s11
             a12, a13, a14, a15 = a12 + s12, a13 + s13, a14 + s14, a15 + s15
             k0, k1, k2, k3, k4, k5, k6, k7 = _walk_keys(base, vx0, vx1, vy0, vy1, vz0, vz1, stride, size,
-                                                        hashed, T, POW2, HASH)
+                                                        hashed, T, POW2)
             ix, iy, iz = jx, jy, jz
             live = new
             n += 1
@@ -808,46 +795,30 @@ _WORD = {torch.float32: torch.int64, torch.float16: torch.int32, torch.bfloat16:
 
 
 # Level constants as the kernels take them, per grid: building them costs three small GPU
-# operations (and the host's copy a synchronisation), which a training step would otherwise pay
-# at every encoding call.
-_LEVEL_CACHE: dict[tuple, tuple[list, tuple[int, ...], Any]] = {}
-
-
-def _per_levels(levels: reference.Levels, tag: str, make: Callable[[], Any]) -> Any:
-    """``make()``, cached under ``tag`` while the same four tensors of ``levels`` are alive and
-    unmodified (identity and version counter); a None from ``make`` is not cached."""
-    key = (*(id(t) for t in levels), tag)
-    try:
-        versions = tuple(t._version for t in levels)
-    except RuntimeError:  # inference tensors have no version counter: build it every time
-        return make()
-    hit = _LEVEL_CACHE.get(key)
-    if (hit is not None and hit[1] == versions
-            and all(ref() is t for ref, t in zip(hit[0], levels, strict=True))):
-        return hit[2]
-    value = make()
-    if value is None:  # nothing to keep
-        return value
-    if len(_LEVEL_CACHE) >= 32:
-        _LEVEL_CACHE.clear()
-    _LEVEL_CACHE[key] = ([weakref.ref(t) for t in levels], versions, value)
-    return value
+# operations, which a training step would otherwise pay on the host at every encoding call.
+_LEVEL_CACHE: dict[tuple, tuple[list, tuple[int, ...], torch.Tensor, torch.Tensor]] = {}
 
 
 def _level_tensors(levels: reference.Levels, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """int32 (L, 3) rows of (vertices per axis, rows, hashed) and float32 scales on ``device``."""
-    def make() -> tuple[torch.Tensor, torch.Tensor]:
-        ints = torch.stack([levels.resolution, levels.size, levels.hashed.long()], 1)
-        return (ints.to(device=device, dtype=torch.int32).contiguous(),
-                levels.scale.to(device=device, dtype=torch.float32).contiguous())
-    return _per_levels(levels, str(device), make)
-
-
-def _hashed_flags(levels: reference.Levels) -> tuple[bool, ...] | None:
-    """Whether each level hashes, on the host; None where reading it would copy from the GPU
-    while a CUDA graph is being captured (and nothing is cached)."""
-    capturing = levels.hashed.is_cuda and torch.cuda.is_current_stream_capturing()
-    return _per_levels(levels, "hashed", lambda: None if capturing else tuple(bool(v) for v in levels.hashed.tolist()))
+    """int32 (L, 3) rows of (vertices per axis, rows, hashed) and float32 scales on ``device``;
+    cached while the same four tensors are alive and unmodified (identity and version counter)."""
+    key = (*(id(t) for t in levels), str(device))
+    try:
+        versions = tuple(t._version for t in levels)
+    except RuntimeError:  # inference tensors have no version counter: build them every time
+        versions = None
+    hit = _LEVEL_CACHE.get(key)
+    if (versions is not None and hit is not None and hit[1] == versions
+            and all(ref() is t for ref, t in zip(hit[0], levels, strict=True))):
+        return hit[2], hit[3]
+    ints = torch.stack([levels.resolution, levels.size, levels.hashed.long()], 1)
+    ints = ints.to(device=device, dtype=torch.int32).contiguous()
+    scale = levels.scale.to(device=device, dtype=torch.float32).contiguous()
+    if versions is not None:
+        if len(_LEVEL_CACHE) >= 16:
+            _LEVEL_CACHE.clear()
+        _LEVEL_CACHE[key] = ([weakref.ref(t) for t in levels], versions, ints, scale)
+    return ints, scale
 
 
 def _launch_args(x: torch.Tensor, table: torch.Tensor, levels: reference.Levels):
@@ -895,11 +866,10 @@ BACKWARD_LAUNCH = {"block": 32, "levels": 4, "num_warps": 2, "evict": "", "trans
 # groups in none get a launch of their own); chunk_by_launch: samples per thread of each launch
 # in order (None or 0: chunk); zero_per_group: each launch's rows zeroed just before it, by a
 # memset or, with zero_next (True, or per launch: whether it zeroes the next one's rows), by the
-# launch before once its programs are done; hash_mode: a launch whose levels are all dense or all
-# hashed compiles only that row index
+# launch before once its programs are done
 WALK_LAUNCH = {"chunk": 16, "chunks": 8, "levels": 4, "num_warps": 1, "split": True,
                "launches": ((0, 1), (2,), (3,)), "chunk_by_launch": (32, 16, 16), "zero_per_group": True,
-               "zero_next": False, "hash_mode": True}
+               "zero_next": False}
 
 
 def walk_launches(groups: int) -> list[tuple[int, int, int]]:
@@ -1042,14 +1012,9 @@ def encode_backward(x: torch.Tensor, table: torch.Tensor, levels: reference.Leve
             for g in range(first, first + count * stride, stride) if stride > 1 else [first]:
                 gtable[g * meta["LG"]:(g + (count if stride == 1 else 1)) * meta["LG"]].zero_()
 
-        hashed = _hashed_flags(levels)
         for i, (first, count, stride) in enumerate(launches):
             if i in memset_launches:
                 memset(i)
-            # the launch's levels all dense or all hashed: compile only that index
-            kinds = {hashed[lv] for g in range(first, first + count * stride, stride)
-                     for lv in range(g * meta["LG"], min((g + 1) * meta["LG"], n_levels))} if hashed else {0, 1}
-            hash_mode = 0 if len(kinds) != 1 or not WALK_LAUNCH.get("hash_mode", True) else 2 if kinds == {True} else 1
             zeroing: dict = {}
             if zero_each and i + 1 < len(launches) and by_previous[i + 1]:
                 nfirst, ncount, nstride = launches[i + 1]
@@ -1061,7 +1026,7 @@ def encode_backward(x: torch.Tensor, table: torch.Tensor, levels: reference.Leve
                 L=meta["L"], LG=meta["LG"], ELEM=meta["ELEM"], POW2=meta["POW2"], BIG=meta["BIG"],
                 CHUNK=chunk_of[i], CHUNKS=chunks, RED=_reduction_kind(scatter, x.device, features),
                 num_warps=warps, EVICT=BACKWARD_LAUNCH["evict"], GROUP0=first, GSTRIDE=stride, COUNT=count,
-                HASH=hash_mode, enable_fp_fusion=False, **zeroing)
+                enable_fp_fusion=False, **zeroing)
     elif zero_each:  # no samples: nothing to add
         gtable.zero_()
     elif n and (table_grad or x_grad):
