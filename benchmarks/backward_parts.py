@@ -199,8 +199,9 @@ WALK_PLANS = {
     "0_1_2_3": (_SPLIT, None, (True, False)),
     **{f"01_2_3 chunks {'/'.join(map(str, c))}": (_COARSE, c, (True, False, (False, True)))
        for c in ((16, 16, 16), (32, 16, 16), (48, 16, 16), (64, 16, 16))},
-    **{f"01_2_3 chunks {'/'.join(map(str, c))}": (_COARSE, c, ((False, True),))
-       for c in ((32, 24, 16), (32, 16, 24), (32, 32, 16), (32, 12, 16))},
+    **{f"01_2_3 chunks {'/'.join(map(str, c))}": (_COARSE, c, ((False, True), False))
+       for c in ((32, 24, 16), (32, 16, 24), (32, 32, 16), (32, 12, 16), (32, 20, 16), (32, 32, 24),
+                 (40, 32, 16), (32, 48, 16))},
     **{f"012_3 chunks {'/'.join(map(str, c))}": (((0, 1, 2), (3,)), c, (True, False))
        for c in ((32, 16), (24, 16), (16, 16))},
     "3_2_01 chunks 16/16/32": (((3,), (2,), (0, 1)), (16, 16, 32), (True, False, (True, False))),
