@@ -866,7 +866,8 @@ BACKWARD_LAUNCH = {"block": 32, "levels": 4, "num_warps": 2, "evict": "", "trans
 # groups in none get a launch of their own); chunk_by_launch: samples per thread of each launch
 # in order (None or 0: chunk); zero_per_group: each launch's rows zeroed just before it, by a
 # memset or, with zero_next (True, or per launch: whether it zeroes the next one's rows), by the
-# launch before once its programs are done
+# launch before once its programs are done. The defaults were tuned for issue 8's 16-level grid
+# (benchmarks/RESULTS.md); a grid of 8 levels walks both its groups in one launch
 WALK_LAUNCH = {"chunk": 16, "chunks": 8, "levels": 4, "num_warps": 1, "split": True,
                "launches": ((0, 1), (2,), (3,)), "chunk_by_launch": (32, 16, 16), "zero_per_group": True,
                "zero_next": False}
