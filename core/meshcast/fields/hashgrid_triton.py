@@ -1003,15 +1003,18 @@ def encode_backward(x: torch.Tensor, table: torch.Tensor, levels: reference.Leve
         # launch i's rows zeroed by launch i - 1 where zero_next says so (one flag for all, or one
         # per launch) and it has enough warps to share the work (not small batches), else a memset
         flags = WALK_LAUNCH["zero_next"]
-        flags = list(flags) if isinstance(flags, (tuple, list)) else [bool(flags)] * len(launches)
-        by_previous = [False] + [i - 1 < len(flags) and bool(flags[i - 1]) and blocks_of[i - 1] * warps >= ZERO_MIN_WARPS
+        flags = [*flags, *[False] * len(launches)] if isinstance(flags, (tuple, list)) else [flags] * len(launches)
+        by_previous = [False] + [bool(flags[i - 1]) and blocks_of[i - 1] * warps >= ZERO_MIN_WARPS
                                  for i in range(1, len(launches))]
         memset_launches = [i for i in range(len(launches)) if zero_each and not by_previous[i]]
 
         def memset(i: int) -> None:
             first, count, stride = launches[i]
-            for g in range(first, first + count * stride, stride) if stride > 1 else [first]:
-                gtable[g * meta["LG"]:(g + (count if stride == 1 else 1)) * meta["LG"]].zero_()
+            if stride == 1:  # the launch's groups are one block of rows
+                gtable[first * meta["LG"]:(first + count) * meta["LG"]].zero_()
+            else:
+                for g in range(first, first + count * stride, stride):
+                    gtable[g * meta["LG"]:(g + 1) * meta["LG"]].zero_()
 
         for i, (first, count, stride) in enumerate(launches):
             if i in memset_launches:
