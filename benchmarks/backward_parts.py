@@ -206,10 +206,13 @@ WALK_PLANS = {
        for c in ((32, 16), (24, 16), (16, 16))},
     "3_2_01 chunks 16/16/32": (((3,), (2,), (0, 1)), (16, 16, 32), (True, False, (True, False))),
 }
+
+
 def walk_plans(inp: dict, rep_ms: int, plans: bool = True) -> list[dict]:
     """The whole step and backward with scatter="walk" for other groupings of the level groups
     into launches (checked, then timed), and the backward with no zeroing at all (adding into a
-    buffer zeroed once: a bound on what zeroing costs)."""
+    buffer zeroed once, for timing only: what zeroing costs net, since the memsets also bring
+    the rows into L2; labelled "bound" in the JSON files)."""
     x, table, gout, levels = inp["x"], inp["table"], inp["gout"], inp["levels"]
     leaf = table.detach().requires_grad_(True)
     _, expected = fast.encode_backward(x, table, levels, gout, x_grad=False, scatter="atomic")

@@ -274,8 +274,6 @@ def test_walk_carries_shared_corners_to_the_next_sample(fast, monkeypatch, chunk
         m.setattr(torch, "empty", lambda *a, _empty=torch.empty, **k: _empty(*a, **k).fill_(float("nan")))
         _, gt = fast.encode_backward(x, table, lv, gout, x_grad=False, scatter="walk", levels_per_program=group)
     assert_rel(gt, ref_gt, 1e-6)
-    monkeypatch.setitem(fast.WALK_LAUNCH, "launches", None)
-    monkeypatch.setitem(fast.WALK_LAUNCH, "chunk_by_launch", None)
     monkeypatch.undo()  # the default launches
     _, gt = fast.encode_backward(x, table, lv, gout, x_grad=False, table_grad=True, scatter="walk")
     assert_rel(gt, ref_gt, 1e-6)
