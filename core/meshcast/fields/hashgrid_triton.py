@@ -893,8 +893,11 @@ def walk_launches(groups: int) -> list[tuple[int, int, int]]:
     return launches
 
 
-def _walk_split() -> bool:
-    return WALK_LAUNCH.get("launches") is not None or bool(WALK_LAUNCH["split"])
+def _walk_zeroes_per_launch() -> bool:
+    """Whether the walk zeroes each launch's rows just before it (several launches and
+    zero_per_group): the forward then leaves the gradient buffer to the backward."""
+    split = WALK_LAUNCH.get("launches") is not None or bool(WALK_LAUNCH["split"])
+    return split and bool(WALK_LAUNCH["zero_per_group"])
 
 
 # Kernels zero a gradient buffer on the side (the forward for the backward, a walk launch for the
@@ -974,7 +977,7 @@ def encode_backward(x: torch.Tensor, table: torch.Tensor, levels: reference.Leve
     # each thread (0.46 against 0.39 ms on rays, H100), so that goes to the runs kernel
     walk = scatter == "walk" and meta["PACK"] == 2 and table_grad and not x_grad
     # the walk split by level group zeroes each group's rows just before its launch
-    zero_each = walk and table_grad and zeroed is None and _walk_split() and WALK_LAUNCH["zero_per_group"]
+    zero_each = walk and table_grad and zeroed is None and _walk_zeroes_per_launch()
     gtable = None
     if table_grad:
         gtable = (zeroed if zeroed is not None else
@@ -1181,6 +1184,6 @@ def hash_encode(x: torch.Tensor, table: torch.Tensor, levels: reference.Levels,
     # Function.forward sees needs_input_grad True under no_grad too: ask here whether a graph is made
     scatter = resolve_scatter(scatter)
     zero = ZERO_IN_FORWARD and torch.is_grad_enabled() and table.requires_grad
-    if scatter == "walk" and _walk_split() and WALK_LAUNCH["zero_per_group"] and not x.requires_grad:
+    if scatter == "walk" and _walk_zeroes_per_launch() and not x.requires_grad:
         zero = False  # the backward zeroes each level group's rows just before adding into them
     return HashEncode.apply(x, table, levels, scatter, zero)
