@@ -91,12 +91,12 @@ def replication_check(inp: dict) -> list[dict]:
     _, expected = fast.encode_backward(x, table, levels, gout, x_grad=False)
     rows = []
     for block, group, warps in ((32, 4, 4), (32, 4, 8), (32, 2, 4), (16, 4, 4)):
-        ints, scale, meta = fast._launch_args(x, table, levels)
+        ints, scale, layout, meta = fast._launch_args(x, table, levels)
         meta["LG"] = group
         buf = torch.zeros(table.shape, device="cuda")
         fast._encode_bwd[fast._grid(x.shape[0], meta, block)](
             x, fast._words(table, meta), ints, scale, fast._words(gout, meta), buf, table, table, table,
-            x.shape[0], table.shape[1], BLOCK=block, TABLE_GRAD=True, SORT=False, X_GRAD=False,
+            x.shape[0], layout.hash_rows, BLOCK=block, TABLE_GRAD=True, SORT=False, X_GRAD=False,
             RED=fast._reduction_kind("runs", x.device, 2), RUNS=True, num_warps=warps, EVICT="",
             TR=bool(fast.BACKWARD_LAUNCH["transposed"]), enable_fp_fusion=False, **meta)
         _, public = fast.encode_backward(x, table, levels, gout, x_grad=False, block=block,
@@ -163,8 +163,10 @@ def measure(points: str, cfg: HashGridConfig, rep_ms: int, check: bool, sweep: b
     print(points, "whole", json.dumps(part["whole"]), flush=True)
     before = fast.BACKWARD_LAUNCH["transposed"]
     for g in range(cfg.levels // GROUP):
-        sub = reference.Levels(*(t[g * GROUP:(g + 1) * GROUP] for t in levels))
-        tab = table[g * GROUP:(g + 1) * GROUP].contiguous()
+        # the group's levels as a grid of their own: their rows of the table, first rows from 0
+        sub = reference.Levels.packed(*(t[g * GROUP:(g + 1) * GROUP] for t in levels[:4]))
+        first = int(levels.offset[g * GROUP])
+        tab = table[first:first + int(sub.size.sum())].contiguous()
         go = gout[:, g * GROUP * 2:(g + 1) * GROUP * 2].contiguous()
         per_level = part["levels"][g * GROUP:(g + 1) * GROUP]
         row: dict = {"group": g, "levels": [r["level"] for r in per_level],

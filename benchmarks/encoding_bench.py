@@ -64,8 +64,8 @@ def make_points(n: int, gen: torch.Generator) -> torch.Tensor:
 def make_inputs(cfg: HashGridConfig, n: int, dtype: torch.dtype, seed: int) -> dict:
     """Fresh random points, table, output gradient (never zeros) and level constants on the GPU."""
     gen = torch.Generator(device="cuda").manual_seed(seed)
-    rows = 2**cfg.log2_table_size
-    table = (torch.rand(cfg.levels, rows, cfg.features_per_level, device="cuda", generator=gen) * 2 - 1).to(dtype)
+    rows = sum(cfg.level_sizes())  # HashGrid's one table: each level's rows in turn (tiny-cuda-nn's layout)
+    table = (torch.rand(rows, cfg.features_per_level, device="cuda", generator=gen) * 2 - 1).to(dtype)
     return {
         "x": make_points(n, gen),
         "table": table,
@@ -374,15 +374,15 @@ def peer_encoder(grid, cfg: HashGridConfig) -> tuple[Encode, torch.Tensor]:
 
 
 def tcnn_encoder(cfg: HashGridConfig, dtype: torch.dtype, layout: str) -> Encode:
-    """tiny-cuda-nn's encoding of the same grid: ``layout`` "meshcast" takes (L, T, F) tables and
-    converts them (what ``HashGrid(backend="tcnn")`` does), "native" takes its flat parameters."""
+    """tiny-cuda-nn's encoding of the same grid: ``layout`` "meshcast" takes HashGrid's (rows, F)
+    table (what ``HashGrid(backend="tcnn")`` passes: a view of the same memory), "native" its flat
+    parameters."""
     import tinycudann
 
     enc = tinycudann.Encoding(3, reference.tcnn_encoding_config(cfg), dtype=dtype)
-    sizes = cfg.level_sizes()
 
     def encode(x: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
-        return reference.tcnn_encode(enc, x, reference.to_tcnn_params(table, sizes) if layout == "meshcast" else table)
+        return reference.tcnn_encode(enc, x, reference.to_tcnn_params(table) if layout == "meshcast" else table)
 
     return encode
 
@@ -522,7 +522,7 @@ def main() -> None:
         for dtype in (torch.float32, torch.float16):
             for x_grad in (False, True):
                 inp = make_inputs(cfg, n, dtype, seed=2000 + len(timings))
-                inp["table"] = reference.to_tcnn_params(inp["table"], cfg.level_sizes()).contiguous()
+                inp["table"] = reference.to_tcnn_params(inp["table"]).contiguous()
                 time_peer("tiny-cuda-nn (peer)", tcnn_encoder(cfg, dtype, "native"), inp, x_grad, args.rep_ms, timings)
     if thread:
         thread.join(timeout=args.peer_build_timeout)  # a stuck build must not cost the results

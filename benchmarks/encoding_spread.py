@@ -27,17 +27,17 @@ from meshcast.fields import hashgrid_triton as fast
 def backward_launch(inp: dict, scatter: str):
     """A function running the table-gradient kernel into a given float32 buffer."""
     x, table, gout, levels = inp["x"], inp["table"], inp["gout"], inp["levels"]
-    ints, scale, meta = fast._launch_args(x, table, levels)
+    ints, scale, layout, meta = fast._launch_args(x, table, levels)
     block = fast.BACKWARD_LAUNCH["block"]
-    meta["LG"] = min(fast._pow2(table.shape[0]), fast.BACKWARD_LAUNCH["levels"])
+    meta["LG"] = min(fast._pow2(meta["L"]), fast.BACKWARD_LAUNCH["levels"])
     grid = fast._grid(x.shape[0], meta, block)
-    red = fast._reduction_kind(scatter, x.device, table.shape[2])
+    red = fast._reduction_kind(scatter, x.device, meta["F"])
 
     def run(buf: torch.Tensor) -> None:
         buf.zero_()
         fast._encode_bwd[grid](
             x, fast._words(table, meta), ints, scale, fast._words(gout, meta), buf, table, table, table,
-            x.shape[0], table.shape[1], BLOCK=block, TABLE_GRAD=True, SORT=False, X_GRAD=False, RED=red,
+            x.shape[0], layout.hash_rows, BLOCK=block, TABLE_GRAD=True, SORT=False, X_GRAD=False, RED=red,
             RUNS=scatter == "runs", num_warps=fast.backward_warps(block, meta["LG"], fast.BACKWARD_LAUNCH["num_warps"]),
             EVICT=fast.BACKWARD_LAUNCH["evict"], TR=bool(fast.BACKWARD_LAUNCH["transposed"]),
             enable_fp_fusion=False, **meta)
@@ -72,17 +72,17 @@ def host_and_step(inp: dict, points: str) -> list[dict]:
 def host_costs(inp: dict) -> dict:
     """Host microseconds per call (submission only, no synchronisation) of each piece of a step."""
     x, table, gout, levels = inp["x"], inp["table"], inp["gout"], inp["levels"]
-    ints, scale, meta = fast._launch_args(x, table, levels)
-    meta["LG"] = min(fast._pow2(table.shape[0]), fast.FORWARD_LAUNCH["levels"])
-    out = torch.empty(x.shape[0], table.shape[0] * table.shape[2], device="cuda")
+    ints, scale, layout, meta = fast._launch_args(x, table, levels)
+    meta["LG"] = min(fast._pow2(meta["L"]), fast.FORWARD_LAUNCH["levels"])
+    out = torch.empty(x.shape[0], meta["L"] * meta["F"], device="cuda")
     grid = fast._grid(x.shape[0], meta, fast.FORWARD_LAUNCH["block"])
     words, out_words = fast._words(table, meta), fast._words(out, meta)
     leaf = table.detach().requires_grad_(True)
     pieces = {
         "launch_args": lambda: fast._launch_args(x, table, levels),
-        "zeros_64MiB": lambda: torch.zeros(table.shape, device="cuda"),
+        "zeros_table": lambda: torch.zeros(table.shape, device="cuda"),
         "triton_launch_fwd": lambda: fast._encode_fwd[grid](
-            x, words, ints, scale, out_words, x.shape[0], table.shape[1], BLOCK=fast.FORWARD_LAUNCH["block"],
+            x, words, ints, scale, out_words, x.shape[0], layout.hash_rows, BLOCK=fast.FORWARD_LAUNCH["block"],
             num_warps=fast.FORWARD_LAUNCH["num_warps"], EVICT="", enable_fp_fusion=False, **meta),
         "encode_forward": lambda: fast.encode_forward(x, table, levels),
         "encode_backward": lambda: fast.encode_backward(x, table, levels, gout, x_grad=False),

@@ -46,19 +46,19 @@ def main() -> None:
     cfg = bench.WORKLOAD
     gen = torch.Generator(device="cuda").manual_seed(3)
     levels = reference.Levels.of(cfg, "cuda")
-    table = torch.rand(cfg.levels, 2**cfg.log2_table_size, 2, device="cuda", generator=gen)
+    table = torch.rand(sum(cfg.level_sizes()), 2, device="cuda", generator=gen)
     leaf = table.clone().requires_grad_(True)
     x = torch.rand(args.points, 3, device="cuda", generator=gen)
     xleaf = x.clone().requires_grad_(True)
     gout = torch.randn(args.points, cfg.output_dim, device="cuda", generator=gen)
     out = torch.empty(args.points, cfg.output_dim, device="cuda")
-    ints, scale, meta = fast._launch_args(x, table, levels)
+    ints, scale, layout, meta = fast._launch_args(x, table, levels)
     meta["LG"] = 4
     rows: dict = {}
     rows["torch_empty_us"] = host_us(lambda: torch.empty(64, device="cuda"))
     rows["torch_zeros_table_us"] = host_us(lambda: torch.zeros(table.shape, device="cuda"))
     rows["bare_forward_launch_us"] = host_us(lambda: fast._encode_fwd[fast._grid(args.points, meta, 32)](
-        x, fast._words(table, meta), ints, scale, fast._words(out, meta), args.points, table.shape[1], BLOCK=32,
+        x, fast._words(table, meta), ints, scale, fast._words(out, meta), args.points, layout.hash_rows, BLOCK=32,
         num_warps=4, EVICT="", PAIR_ROWS=True, enable_fp_fusion=False, **meta))
     rows["encode_forward_us"] = host_us(lambda: fast.encode_forward(x, table, levels))
     for scatter in ("runs", "walk"):

@@ -28,7 +28,7 @@ def main() -> None:
     args = parser.parse_args()
     cfg = HashGridConfig()
     levels = reference.Levels.of(cfg, "cuda")
-    table = (torch.rand(cfg.levels, 2**cfg.log2_table_size, 2, device="cuda") - 0.5).requires_grad_()
+    table = (torch.rand(sum(cfg.level_sizes()), 2, device="cuda") - 0.5).requires_grad_()
     mlp = (torch.randn(cfg.output_dim, 64, device="cuda") * 0.1).requires_grad_()
     x0 = torch.rand(args.points, 3, device="cuda")
 
@@ -48,7 +48,7 @@ def main() -> None:
         enc = tinycudann.Encoding(3, reference.tcnn_encoding_config(cfg), dtype=torch.float32)
 
         def tcnn_encode(x, t, _levels):
-            return reference.tcnn_encode(enc, x, reference.to_tcnn_params(t, cfg.level_sizes()))
+            return reference.tcnn_encode(enc, x, reference.to_tcnn_params(t))
 
         variants.append(("tiny-cuda-nn (HashGrid backend tcnn)", None, tcnn_encode))
     rows = {}

@@ -6,8 +6,9 @@ import math
 import pytest
 import torch
 
-from meshcast.fields.hashgrid import (PRIMES, HashGrid, HashGridConfig, Levels, corner_indices, from_tcnn_params,
-                                      hash_encode, tcnn_encoding_config, to_tcnn_params)
+from meshcast.fields.hashgrid import (PRIMES, HashGrid, HashGridConfig, Levels, corner_indices,
+                                      flatten_level_tables, from_tcnn_params, hash_encode, tcnn_encoding_config,
+                                      to_tcnn_params)
 
 
 def test_levels_follow_tiny_cuda_nn():
@@ -26,8 +27,8 @@ def test_levels_follow_tiny_cuda_nn():
 
 def test_dense_and_hashed_indices_hand_computed():
     cell = torch.tensor([[[[1, 2, 3]], [[1, 2, 3]], [[4, 4, 4]]]])  # (N=1, L=3, 8->1, 3)
-    lv = Levels(torch.tensor([2.5, 99.0, 2.5]), torch.tensor([4, 100, 4]), torch.tensor([64, 2**10, 64]),
-                torch.tensor([False, True, False]))
+    lv = Levels.packed(torch.tensor([2.5, 99.0, 2.5]), torch.tensor([4, 100, 4]), torch.tensor([64, 2**10, 64]),
+                       torch.tensor([False, True, False]))
     rows = corner_indices(cell, lv)
     assert rows[0, 0, 0] == 1 + 2 * 4 + 3 * 16  # i + j R + k R^2
     assert rows[0, 1, 0] == ((1 * PRIMES[0]) ^ (2 * PRIMES[1]) ^ (3 * PRIMES[2])) % 2**10
@@ -37,12 +38,12 @@ def test_dense_and_hashed_indices_hand_computed():
 def test_trilinear_interpolation_of_a_linear_table_is_exact():
     # one dense level of scale 2 (3 vertices per axis) whose features are the corner coordinates:
     # the interpolated feature must equal x * 2 + 0.5 (where the cell stays inside the grid)
-    lv = Levels(torch.tensor([2.0]), torch.tensor([3]), torch.tensor([32]), torch.tensor([False]))
-    table = torch.zeros(1, 32, 3)
+    lv = Levels.packed(torch.tensor([2.0]), torch.tensor([3]), torch.tensor([32]), torch.tensor([False]))
+    table = torch.zeros(32, 3)
     for i in range(3):
         for j in range(3):
             for k in range(3):
-                table[0, i + 3 * j + 9 * k] = torch.tensor([i, j, k], dtype=torch.float32)
+                table[i + 3 * j + 9 * k] = torch.tensor([i, j, k], dtype=torch.float32)
     x = torch.tensor([[0.1, 0.5, 0.7], [0.25, 0.7, 0.0]])
     out = hash_encode(x, table, lv)
     torch.testing.assert_close(out, x * 2 + 0.5)
@@ -58,21 +59,45 @@ def test_gradients_match_finite_differences():
     assert torch.autograd.gradcheck(lambda p: hash_encode(p, grid.table, grid.levels), (x.requires_grad_(),))
 
 
-def test_tcnn_parameter_layout_round_trips():
+def test_table_is_tcnn_parameter_layout():
+    """One (rows, F) table, level l from row sum(S_k, k < l), features innermost: tiny-cuda-nn's
+    flat parameter vector itself (a view, no copy)."""
     cfg = HashGridConfig(levels=5, log2_table_size=12, base_resolution=4, finest_resolution=64)
     grid = HashGrid(cfg)
-    flat = to_tcnn_params(grid.table, cfg.level_sizes())
-    assert flat.numel() == sum(cfg.level_sizes()) * cfg.features_per_level
-    assert flat[:2].tolist() == grid.table[0, 0].tolist()
-    level2 = sum(cfg.level_sizes()[:2]) * 2
-    assert flat[level2 + 6: level2 + 8].tolist() == grid.table[2, 3].tolist()
-    back = from_tcnn_params(flat, cfg.level_sizes(), 2**12, 2)
-    for level, rows in enumerate(cfg.level_sizes()):
-        assert torch.equal(back[level, :rows], grid.table[level, :rows])
-        assert not back[level, rows:].any()
+    sizes = cfg.level_sizes()
+    assert grid.table.shape == (sum(sizes), 2)
+    assert cfg.level_offsets() == [0, *[sum(sizes[:k]) for k in range(1, 5)]]
+    assert grid.levels.offset.tolist() == cfg.level_offsets()
+    flat = to_tcnn_params(grid.table)
+    assert flat.numel() == sum(sizes) * cfg.features_per_level
+    assert flat.data_ptr() == grid.table.data_ptr()
+    level2 = sum(sizes[:2]) * 2
+    assert flat[level2 + 6: level2 + 8].tolist() == grid.table[sum(sizes[:2]) + 3].tolist()
+    assert torch.equal(from_tcnn_params(flat, 2), grid.table)
     config = tcnn_encoding_config(cfg)
     assert (config["n_levels"], config["log2_hashmap_size"], config["base_resolution"]) == (5, 12, 4)
     assert math.isclose(config["per_level_scale"], cfg.growth)
+
+
+def test_tables_of_the_old_per_level_layout_load():
+    """A state dict with (L, T, F) tables (meshcast 0.3) loads into the one-table layout and
+    encodes exactly as those tables did; a table of another grid is refused."""
+    cfg = HashGridConfig(levels=4, log2_table_size=10, base_resolution=4, finest_resolution=48)
+    sizes = cfg.level_sizes()
+    assert sizes[0] < 2**10 == sizes[-1]  # dense levels used fewer than T rows
+    old = torch.randn(4, 2**10, 2, generator=torch.Generator().manual_seed(3))
+    x = torch.rand(200, 3, generator=torch.Generator().manual_seed(4))
+    # what 0.3 computed: level l's rows offset by l * T in its (L * T, F) view
+    levels = Levels.of(cfg)
+    spread = Levels(*levels[:4], torch.arange(4) * 2**10)
+    before = hash_encode(x, old.reshape(-1, 2), spread)
+    grid = HashGrid(cfg)
+    grid.load_state_dict({"table": old})
+    assert grid.table.shape == (sum(sizes), 2)
+    torch.testing.assert_close(grid(x), before, rtol=0, atol=0)
+    assert torch.equal(flatten_level_tables(old, sizes)[sizes[0]:sizes[0] + 5], old[1, :5])
+    with pytest.raises(ValueError, match="do not hold 4 levels"):
+        flatten_level_tables(torch.zeros(4, 100, 2), sizes)
 
 
 def test_level_mask_zeroes_fine_levels():

@@ -44,14 +44,15 @@ def test_in_a_fresh_process():
 
 
 def grid_setup(levels=4, features=2, log2=10, base=4, finest=64, rows=None):
-    """Level constants and a random table; ``rows`` overrides the (power-of-two) table size."""
+    """Level constants and a random (rows, features) table; ``rows`` overrides the (power-of-two)
+    hashed levels' size."""
     cfg = HashGridConfig(levels=levels, features_per_level=features, log2_table_size=log2,
                          base_resolution=base, finest_resolution=finest)
     lv = reference.Levels.of(cfg)
     if rows:
         size = torch.minimum((lv.resolution**3 + 7) // 8 * 8, torch.tensor(rows))
-        lv = reference.Levels(lv.scale, lv.resolution, size, size < lv.resolution**3)
-    table = torch.randn(levels, rows or 2**log2, features)
+        lv = reference.Levels.packed(lv.scale, lv.resolution, size, size < lv.resolution**3)
+    table = torch.randn(int(lv.size.sum()), features)
     return lv, table
 
 
@@ -87,12 +88,12 @@ def assert_rel(a: torch.Tensor, b: torch.Tensor, tol: float) -> None:
 
 def test_linear_table_interpolates_exactly(fast):
     # one dense level of scale 2 (3 vertices) whose features are the corner coordinates: x * 2 + 0.5
-    lv = reference.Levels(torch.tensor([2.0]), torch.tensor([3]), torch.tensor([32]), torch.tensor([False]))
-    table = torch.zeros(1, 32, 3)
+    lv = reference.Levels.packed(torch.tensor([2.0]), torch.tensor([3]), torch.tensor([32]), torch.tensor([False]))
+    table = torch.zeros(32, 3)
     for i in range(3):
         for j in range(3):
             for k in range(3):
-                table[0, i + 3 * j + 9 * k] = torch.tensor([i, j, k], dtype=torch.float32)
+                table[i + 3 * j + 9 * k] = torch.tensor([i, j, k], dtype=torch.float32)
     x = torch.tensor([[0.1, 0.5, 0.7], [0.25, 0.7, 0.0], [0.0, 0.0, 0.0]])
     torch.testing.assert_close(fast.hash_encode(x, table, lv), x * 2 + 0.5)
 
@@ -103,7 +104,7 @@ def test_float32_forward_and_gradients_match_reference(fast, scatter):
     lv, table = grid_setup(levels=5, log2=10, base=4, finest=64)
     assert lv.hashed.any() and not lv.hashed.all()  # dense and hashed levels both exercised
     x = points(40, lv)
-    gout = torch.randn(x.shape[0], table.shape[0] * table.shape[2])
+    gout = torch.randn(x.shape[0], len(lv.scale) * table.shape[1])
     ref = encode_and_grads(lambda p, t: reference.hash_encode(p, t, lv), x, table, gout)
     got = encode_and_grads(lambda p, t: fast.hash_encode(p, t, lv, scatter), x, table, gout)
     for a, b, name in zip(got, ref, ("out", "d_x", "d_table")):
@@ -192,7 +193,7 @@ def test_cached_level_constants_follow_the_grid(fast):
     for mine, theirs in zip(lv, other):  # in place, as load_state_dict copies into buffers
         mine.copy_(theirs)
     assert fast._level_tensors(lv, x.device)[1][0] == other.scale[0]
-    assert_rel(fast.hash_encode(x, table, lv), reference.hash_encode(x, table, lv), 1e-6)
+    assert_rel(fast.hash_encode(x, table2, lv), reference.hash_encode(x, table2, lv), 1e-6)
     assert_rel(fast.hash_encode(x, table2, other), reference.hash_encode(x, table2, other), 1e-6)
     with torch.inference_mode():  # no version counters there: rebuilt at every call, still right
         frozen = reference.Levels(*(t.clone() for t in other))
@@ -287,6 +288,35 @@ def test_walk_carries_shared_corners_to_the_next_sample(fast, monkeypatch, chunk
     assert torch.equal(gt, torch.zeros_like(table))
 
 
+def test_levels_that_do_not_fill_the_table(fast, monkeypatch):
+    """Some of a grid's levels (absolute first rows, the whole table): the other rows get a zero
+    gradient, whether the forward, the walk's launches or memsets zero the buffer; a table with
+    fewer rows than the levels need is refused by name."""
+    monkeypatch.setattr(fast, "ZERO_MIN_WARPS", 0)  # zeroing on the side even for a small batch
+    torch.manual_seed(15)
+    lv, table = grid_setup(levels=5, features=2, log2=10, base=4, finest=64)
+    some = reference.Levels(*(t[1:4] for t in lv))
+    x = torch.cat([ray_points(3, 20, seed=16), points(20, some, seed=17)])
+    gout = torch.randn(x.shape[0], 6)
+    _, _, ref_gt = encode_and_grads(lambda p, t: reference.hash_encode(p, t, some), x, table, gout)
+    outside = torch.ones(table.shape[0], dtype=torch.bool)
+    outside[int(lv.offset[1]):int(lv.offset[4])] = False
+    assert outside.any() and not ref_gt[outside].any()
+    with monkeypatch.context() as m:  # new buffers full of NaN: every row must be zeroed
+        m.setattr(torch, "empty", lambda *a, _empty=torch.empty, **k: _empty(*a, **k).fill_(float("nan")))
+        for scatter in ("walk", "runs"):
+            t = table.clone().requires_grad_(True)
+            got = torch.autograd.grad(fast.hash_encode(x, t, some, scatter), [t], gout)[0]
+            assert_rel(got, ref_gt, 1e-6)
+            assert not got[outside].any()
+        _, got = fast.encode_backward(x, table, some, gout, x_grad=False, scatter="walk", levels_per_program=2)
+        assert_rel(got, ref_gt, 1e-6)
+    with pytest.raises(ValueError, match=r"a table of shape \(100, 2\) for levels that need"):
+        fast.hash_encode(x, table[:100], lv)
+    with pytest.raises(ValueError, match="one \\(rows, features\\) tensor"):
+        fast.hash_encode(x, table.reshape(1, -1, 2), lv)
+
+
 def test_walk_launches_plan(fast, monkeypatch):
     """``WALK_LAUNCH["launches"]``: each launch's level groups as (first, count, stride), groups
     past the grid's dropped, the rest launched alone; a launch that is not a sequence is refused."""
@@ -367,7 +397,7 @@ def test_second_order_gradient_matches_reference(fast):
     # NeuS' eikonal loss on analytic gradients: a backward through a backward
     torch.manual_seed(8)
     lv, table = grid_setup(levels=3, log2=9, base=4, finest=32)
-    weights = torch.randn(table.shape[0] * table.shape[2])
+    weights = torch.randn(len(lv.scale) * table.shape[1])
     x = torch.rand(25, 3)
 
     def eikonal(encode):
@@ -393,7 +423,7 @@ def test_second_order_through_a_network_matches_reference(fast, monkeypatch, fea
     torch.manual_seed(9)
     lv, table = grid_setup(levels=4, features=features, log2=9, base=3, finest=40)
     x = points(30, lv, seed=10).clamp(0, 1 - 1e-6)
-    width = table.shape[0] * features
+    width = len(lv.scale) * features
     mlp = torch.randn(width, 4) * 0.5
     c, d = torch.randn(x.shape[0], 3), torch.randn(table.shape)
 
@@ -436,7 +466,7 @@ for dtype, tol, pair_rows, transposed in ((torch.float32, 1e-5, False, False), (
     fast.FORWARD_LAUNCH["pair_rows"] = pair_rows  # both forward tile layouts
     fast.BACKWARD_LAUNCH["transposed"] = transposed  # both backward tile layouts
     for scatter in ("atomic", "atomic_v2", "atomic_scalar", "sort", "runs", "walk"):
-        table = torch.randn(6, 2**14, 2, device="cuda").to(dtype)
+        table = torch.randn(int(lv.size.sum()), 2, device="cuda").to(dtype)
         uniform = torch.rand(5000, 3, device="cuda")
         # 50 rays of 100 samples: consecutive samples share cells, the case "runs" merges
         start, end = torch.rand(2, 50, 1, 3, device="cuda")
@@ -461,7 +491,7 @@ second = torch.autograd.grad(y, [t], gout.float())[0]
 assert torch.equal(first, second) or ((first - second).norm() / first.norm()).item() < 1e-6
 # more warps asked for than a tile has elements: every gradient is still added once
 x = torch.rand(5000, 3, device="cuda")
-table = torch.randn(6, 2**14, 2, device="cuda")
+table = torch.randn(int(lv.size.sum()), 2, device="cuda")
 gout = torch.randn(5000, 12, device="cuda")
 t = table.clone().requires_grad_()
 (exact,) = torch.autograd.grad(reference.hash_encode(x, t, lv), [t], gout)
@@ -476,7 +506,7 @@ for transposed in (False, True):
 # the launch before), launched one by one and replayed from a CUDA graph
 lv16 = reference.Levels.of(HashGridConfig(levels=16, log2_table_size=14, base_resolution=16,
                                           finest_resolution=2048), "cuda")
-table = torch.randn(16, 2**14, 2, device="cuda")
+table = torch.randn(int(lv16.size.sum()), 2, device="cuda")
 gout = torch.randn(rays.shape[0], 32, device="cuda")
 t = table.clone().requires_grad_()
 (exact,) = torch.autograd.grad(reference.hash_encode(rays, t, lv16), [t], gout)
@@ -499,7 +529,7 @@ for launches, chunks, zero_next in ((((0, 1), (2,), (3,)), (32, 16, 16), False),
 # second order (NeuS' eikonal loss): gradients to the tables and to an MLP behind d out
 mlp = torch.randn(12, 4, device="cuda") * 0.5
 c = torch.randn(5000, 3, device="cuda")
-table = torch.randn(6, 2**14, 2, device="cuda")
+table = torch.randn(int(lv.size.sum()), 2, device="cuda")
 def eikonal(fn):
     t, w = table.clone().requires_grad_(), mlp.clone().requires_grad_()
     p = torch.rand(5000, 3, device="cuda", generator=torch.Generator("cuda").manual_seed(1)).requires_grad_()

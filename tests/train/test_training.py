@@ -88,6 +88,37 @@ def test_killed_run_resumes_to_the_end(tiny_scene, tmp_path, meshcast_argv):
     assert run_log[-1]["type"] == "result"
 
 
+def test_checkpoint_with_old_per_level_tables_resumes(tiny_scene, tmp_path):
+    """A checkpoint whose hash grid table and its Adam moments are (L, T, F) tables (meshcast 0.3)
+    resumes: weights and moments are laid out as the one table of today, values unchanged."""
+    from safetensors.torch import load_file, save_file
+
+    from meshcast.fields.hashgrid import HashGrid
+
+    run = tmp_path / "run"
+    config = tiny_config(20).model_copy(update={"checkpoint_every": 10})
+    train(config, load_scene(tiny_scene), tiny_scene, run, None)
+    # as if killed after step 10's checkpoint
+    (run / "checkpoints" / "latest.json").write_text(json.dumps({"step": 10, "name": "step_0000010"}))
+    (run / "model.safetensors").unlink()
+    grid = next(m for m in load_run(run, "cpu").field.modules() if isinstance(m, HashGrid))
+    sizes, offsets, width = grid.config.level_sizes(), grid.config.level_offsets(), 2**grid.config.log2_table_size
+    path = run / "checkpoints" / "step_0000010.safetensors"
+    tensors = load_file(str(path))
+    flat = {k: v for k, v in tensors.items() if v.dim() == 2 and v.shape[0] == sum(sizes)}
+    assert "field.encoding.table" in flat and len(flat) == 3  # the table and its two moments
+    for name, value in flat.items():  # back to one T-row table per level, unused rows zero
+        old = torch.zeros(len(sizes), width, value.shape[1])
+        for level, (start, rows) in enumerate(zip(offsets, sizes)):
+            old[level, :rows] = value[start:start + rows]
+        tensors[name] = old
+    save_file(tensors, str(path))
+    result = train(config, load_scene(tiny_scene), tiny_scene, run, None, resume=True)
+    assert result["steps"] == 20
+    resumed = next(m for m in load_run(run, "cpu").field.modules() if isinstance(m, HashGrid))
+    assert resumed.table.shape == (sum(sizes), 2) and torch.isfinite(resumed.table).all()
+
+
 def test_render_frame_shapes_and_world_depth(tiny_scene, tmp_path):
     train(tiny_config(5), load_scene(tiny_scene), tiny_scene, tmp_path / "run", None)
     loaded = load_run(tmp_path / "run", "cpu")

@@ -43,6 +43,11 @@ class HashGridConfig(BaseModel):
         table = 2**self.log2_table_size
         return [min(-(-r**3 // 8) * 8, table) for r in self.resolutions()]
 
+    def level_offsets(self) -> list[int]:
+        """Each level's first row in the grid's one table: the sizes of the levels before it."""
+        sizes = self.level_sizes()
+        return [sum(sizes[:level]) for level in range(self.levels)]
+
     @property
     def output_dim(self) -> int:
         return self.levels * self.features_per_level

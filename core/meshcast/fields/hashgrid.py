@@ -9,8 +9,12 @@ cell ``floor(p) + {0, 1}^3`` are looked up in the level's ``S_l = min(8 * ceil(R
 S``, when ``R^3 <= S`` (the 0.5 offset can push a corner to ``R``: it wraps, as in tiny-cuda-nn),
 otherwise through the spatial hash ``((i * 1) xor (j * 2654435761) xor (k * 805459861) mod 2^32) mod
 S``; features are blended with trilinear weights of ``p - floor(p)``. Settings map one to one onto
-tiny-cuda-nn's (``tcnn_encoding_config``); a level's rows are the first ``S_l`` of its ``T``-row
-table here, and consecutive in tiny-cuda-nn's flat parameter vector (``to_tcnn_params``).
+tiny-cuda-nn's (``tcnn_encoding_config``), and so does the parameter layout: one (sum S_l, F) table
+whose level ``l`` starts at row ``sum of S_k for k < l`` (``Levels.offset``), features innermost,
+which is tiny-cuda-nn's flat parameter vector (``to_tcnn_params``). A dense level thus holds only
+the rows it uses: 73% of the 2^19-row, 16-level default's ``L * T`` rows, so 27% less gradient to
+zero and fewer values for the optimizer (tables of shape (L, T, F), as meshcast 0.3 wrote them, load
+through ``flatten_level_tables``).
 
 ``HashGrid`` runs this function, for points on CUDA, through the Triton kernels of
 ``hashgrid_triton`` when Triton is installed, else through tiny-cuda-nn when it is installed (the
@@ -34,13 +38,14 @@ PRIMES = (1, 2654435761, 805459861)
 
 
 class Levels(NamedTuple):
-    """Per-level constants of a grid: scale (L,) float32, vertices per axis, rows used (int64) and
-    whether the level is hashed (bool)."""
+    """Per-level constants of a grid: scale (L,) float32, vertices per axis, rows used (int64),
+    whether the level is hashed (bool) and its first row in the table (int64)."""
 
     scale: torch.Tensor
     resolution: torch.Tensor
     size: torch.Tensor
     hashed: torch.Tensor
+    offset: torch.Tensor
 
     @staticmethod
     def of(config: HashGridConfig, device: torch.device | str | None = None) -> Levels:
@@ -49,7 +54,13 @@ class Levels(NamedTuple):
         return Levels(torch.tensor(config.scales(), dtype=torch.float32, device=device),
                       torch.tensor(res, dtype=torch.int64, device=device),
                       torch.tensor(sizes, dtype=torch.int64, device=device),
-                      torch.tensor([s < r**3 for r, s in zip(res, sizes)], device=device))
+                      torch.tensor([s < r**3 for r, s in zip(res, sizes)], device=device),
+                      torch.tensor(config.level_offsets(), dtype=torch.int64, device=device))
+
+    @staticmethod
+    def packed(scale: torch.Tensor, resolution: torch.Tensor, size: torch.Tensor, hashed: torch.Tensor) -> Levels:
+        """Levels whose tables follow each other in one table, in order (offsets from the sizes)."""
+        return Levels(scale, resolution, size, hashed, torch.cumsum(size, 0) - size)
 
     def to(self, device: torch.device) -> Levels:
         return Levels(*(t.to(device) for t in self))
@@ -80,16 +91,17 @@ def cell_positions(x: torch.Tensor, levels: Levels) -> torch.Tensor:
 
 
 def hash_encode(x: torch.Tensor, table: torch.Tensor, levels: Levels) -> torch.Tensor:
-    """Encode (N, 3) points in [0, 1]^3 with tables (L, T, F) -> (N, L * F) features."""
-    n_levels, table_size, features = table.shape
+    """Encode (N, 3) points in [0, 1]^3 with the levels' tables, one (rows, F) table -> (N, L * F)
+    features."""
+    n_levels, features = levels.scale.shape[0], table.shape[1]
     pos = cell_positions(x, levels)
     base = torch.floor(pos)
     frac = pos - base
     corners = corner_offsets(x.device)
     cell = base.long()[:, :, None, :] + corners[None, None]  # (N, L, 8, 3)
     rows = corner_indices(cell, levels.to(x.device))
-    rows = rows + (torch.arange(n_levels, device=x.device) * table_size)[None, :, None]
-    values = table.reshape(n_levels * table_size, features)[rows]  # (N, L, 8, F)
+    rows = rows + levels.offset.to(x.device)[None, :, None]
+    values = table[rows]  # (N, L, 8, F)
     f = torch.where(corners[None, None].bool(), frac[:, :, None, :], 1 - frac[:, :, None, :])
     # explicit products, not .prod(-1): prod's (double) backward runs cumprod/cumsum scans over a
     # size-3 innermost dimension, which took 96% of a NeuS step on an H100 (benchmarks/RESULTS.md)
@@ -104,17 +116,24 @@ class HashGrid(nn.Module):
         super().__init__()
         self.config = config
         levels = Levels.of(config)
-        size = 2**config.log2_table_size
         for name, value in levels._asdict().items():
             self.register_buffer(f"level_{name}", value, persistent=False)
-        self.table = nn.Parameter(torch.empty(config.levels, size, config.features_per_level).uniform_(-1e-4, 1e-4))
+        rows = sum(config.level_sizes())
+        self.table = nn.Parameter(torch.empty(rows, config.features_per_level).uniform_(-1e-4, 1e-4))
         self.register_buffer("level_mask", torch.ones(config.levels), persistent=False)
         self._tcnn: dict[torch.device, nn.Module] = {}
-        self._level_sizes = config.level_sizes()  # tiny-cuda-nn's layout, needed every forward there
 
     @property
     def levels(self) -> Levels:
-        return Levels(self.level_scale, self.level_resolution, self.level_size, self.level_hashed)
+        return Levels(self.level_scale, self.level_resolution, self.level_size, self.level_hashed, self.level_offset)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        """Tables saved as (L, T, F) (meshcast 0.3) load into this one-table layout."""
+        key = prefix + "table"
+        saved = state_dict.get(key)
+        if saved is not None and saved.dim() == 3:
+            state_dict[key] = flatten_level_tables(saved, self.config.level_sizes())
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     @property
     def output_dim(self) -> int:
@@ -167,7 +186,7 @@ class HashGrid(nn.Module):
             dtype = torch.float16 if self.table.dtype == torch.float16 else torch.float32
             with torch.cuda.device(device):
                 enc = tinycudann.Encoding(3, tcnn_encoding_config(self.config), dtype=dtype)
-            expected = sum(self._level_sizes) * self.config.features_per_level
+            expected = self.table.numel()
             if enc.params.numel() != expected:
                 raise UsageError(f"tiny-cuda-nn lays this grid out in {enc.params.numel()} parameters, "
                                  f"meshcast in {expected}: this tiny-cuda-nn version encodes differently",
@@ -181,7 +200,7 @@ class HashGrid(nn.Module):
         impl = self.implementation(x)
         if impl == "tcnn":
             enc = self.tcnn_encoding(x.device)
-            feats = tcnn_encode(enc, x, to_tcnn_params(self.table, self._level_sizes)).to(self.table.dtype)
+            feats = tcnn_encode(enc, x, to_tcnn_params(self.table)).to(self.table.dtype)
         elif impl == "triton":
             from meshcast.fields import hashgrid_triton
 
@@ -204,20 +223,23 @@ def tcnn_encode(encoding: nn.Module, x: torch.Tensor, params: torch.Tensor) -> t
     return torch.func.functional_call(encoding, {"params": params}, (x,))
 
 
-def to_tcnn_params(table: torch.Tensor, sizes: list[int]) -> torch.Tensor:
-    """(L, T, F) tables -> tiny-cuda-nn's flat parameters: each level's first ``sizes[l]`` rows in
-    turn, features innermost (differentiable)."""
-    return torch.cat([table[level, :rows].reshape(-1) for level, rows in enumerate(sizes)])
+def to_tcnn_params(table: torch.Tensor) -> torch.Tensor:
+    """A (rows, F) table as tiny-cuda-nn's flat parameter vector: the same memory (a view)."""
+    return table.reshape(-1)
 
 
-def from_tcnn_params(params: torch.Tensor, sizes: list[int], table_size: int, features: int) -> torch.Tensor:
-    """The inverse of ``to_tcnn_params``: rows a level does not use are zero."""
-    table = params.new_zeros(len(sizes), table_size, features)
-    offset = 0
-    for level, rows in enumerate(sizes):
-        table[level, :rows] = params[offset:offset + rows * features].reshape(rows, features)
-        offset += rows * features
-    return table
+def from_tcnn_params(params: torch.Tensor, features: int) -> torch.Tensor:
+    """The inverse of ``to_tcnn_params``."""
+    return params.reshape(-1, features)
+
+
+def flatten_level_tables(tables: torch.Tensor, sizes: list[int]) -> torch.Tensor:
+    """(L, T, F) tables of one T-row table per level (meshcast 0.3's layout) -> the one (rows, F)
+    table of ``HashGrid``: each level's first ``sizes[l]`` rows in turn (the rest were never read)."""
+    if tables.dim() != 3 or tables.shape[0] != len(sizes) or tables.shape[1] < max(sizes):
+        raise ValueError(f"tables of shape {tuple(tables.shape)} do not hold {len(sizes)} levels of "
+                         f"up to {max(sizes)} rows")
+    return torch.cat([tables[level, :rows] for level, rows in enumerate(sizes)])
 
 
 def tcnn_encoding_config(config: HashGridConfig) -> dict:

@@ -1,7 +1,8 @@
 """Multiresolution hash encoding in Triton: the same function as ``hashgrid.hash_encode``.
 
-``hash_encode(x, table, levels)`` takes (N, 3) points in [0, 1]^3, tables (L, T, F) and the
-per-level constants (``hashgrid.Levels``: scale, vertices per axis, rows used, hashed or not), and
+``hash_encode(x, table, levels)`` takes (N, 3) points in [0, 1]^3, the levels' one (rows, F) table
+and the per-level constants (``hashgrid.Levels``: scale, vertices per axis, rows used, hashed or
+not, first row), and
 returns (N, L * F) features in the table's dtype, exactly as the pure-PyTorch reference does (same
 corner order, same hash, same trilinear weights computed in float32). The kernels:
 
@@ -70,7 +71,8 @@ gradient) gives the gradients to the tables and to the incoming d out. The secon
 with respect to ``x`` is not computed (None): NeuS differentiates with respect to a fresh leaf
 ``x`` that carries no parameters, so every parameter's gradient is exact.
 
-Integer arithmetic: for a power-of-two ``T`` (the only size ``HashGrid`` makes) indices are
+Integer arithmetic: for a power-of-two ``T``, the rows of every hashed level (the only size
+``HashGrid`` makes; ``LevelLayout.hash_rows``), indices are
 computed in wrapping uint32 arithmetic (tiny-cuda-nn's): a hashed level uses all ``T`` rows, so the
 hash modulo ``T`` is its low bits; a dense level's direct index is below twice its row count (the
 0.5 offset can push a corner one vertex past the grid), so one conditional subtraction is its
@@ -83,7 +85,7 @@ import importlib.util
 import itertools
 import os
 import weakref
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import torch
 
@@ -228,26 +230,25 @@ if _TRITON:
                BLOCK: tl.constexpr, EVICT: tl.constexpr, REP: tl.constexpr = 1, TR: tl.constexpr = False):
         """This program's samples and levels (program_id(1)'s group of LG), the level constants
         (scale; vertices per axis, rows, hashed as [1, LG]) and each level's cell: [BLOCK, LG] tiles.
-        ``level_ptr``: int32 (L, 3) rows of (vertices per axis, rows used, hashed). REP > 1: every
+        ``level_ptr``: int32 (L, 4) rows of (vertices per axis, rows used, hashed, first row). REP > 1: every
         sample on REP consecutive tile rows ([BLOCK * REP, LG] tiles). TR: [LG, BLOCK] tiles, samples
         along the second axis (the lanes of a warp)."""
         n = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK * REP) // REP
         nmask = n < N
         lv = tl.program_id(1) * LG + tl.arange(0, LG)
         scale = tl.load(scale_ptr + lv, mask=lv < L, other=1.0)
-        stride = _per_level(tl.load(level_ptr + lv * 3, mask=lv < L, other=2), TR)
-        size = _per_level(tl.load(level_ptr + lv * 3 + 1, mask=lv < L, other=8), TR)
-        hashed = _per_level(tl.load(level_ptr + lv * 3 + 2, mask=lv < L, other=0) != 0, TR)
+        stride = _per_level(tl.load(level_ptr + lv * 4, mask=lv < L, other=2), TR)
+        size = _per_level(tl.load(level_ptr + lv * 4 + 1, mask=lv < L, other=8), TR)
+        hashed = _per_level(tl.load(level_ptr + lv * 4 + 2, mask=lv < L, other=0) != 0, TR)
         mask2 = _per_sample(nmask, TR)
         if L % LG != 0:
             mask2 = mask2 & _per_level(lv < L, TR)
         ix, fx = _cell(x_ptr, n, nmask, scale, 0, EVICT, TR)
         iy, fy = _cell(x_ptr, n, nmask, scale, 1, EVICT, TR)
         iz, fz = _cell(x_ptr, n, nmask, scale, 2, EVICT, TR)
+        level_base = tl.load(level_ptr + lv * 4 + 3, mask=lv < L, other=0)
         if BIG:
-            level_base = lv.to(tl.int64) * T
-        else:
-            level_base = lv * T
+            level_base = level_base.to(tl.int64)
         return n, nmask, lv, mask2, scale, (stride, size, hashed), ix, iy, iz, fx, fy, fz, level_base
 
     @triton.jit
@@ -285,17 +286,19 @@ if _TRITON:
                  eviction_policy=EVICT)
 
     @triton.jit
-    def _zero_share(zero_ptr, zchunk, group, T, L: tl.constexpr, LG: tl.constexpr, F: tl.constexpr,
+    def _zero_share(zero_ptr, level_ptr, zchunk, group, L: tl.constexpr, LG: tl.constexpr, F: tl.constexpr,
                     BIG: tl.constexpr, ZBLOCK: tl.constexpr, ALIGNED: tl.constexpr):
-        """This program's share of zeroing the float32 gradient buffer (L, T, F): ``zchunk``
-        elements of level group ``group``'s part, by sample block (program_id(0))."""
+        """This program's share of zeroing the float32 gradient buffer (rows, F): ``zchunk``
+        elements of the rows of level group ``group``, by sample block (program_id(0))."""
+        last = tl.minimum(group * LG + LG, L) - 1
+        first_row = tl.load(level_ptr + group * LG * 4 + 3)
+        end_row = tl.load(level_ptr + last * 4 + 3) + tl.load(level_ptr + last * 4 + 1)
         if BIG:
-            part = T.to(tl.int64) * F
-            lo = group.to(tl.int64) * LG * part + tl.program_id(0).to(tl.int64) * zchunk
+            lo = first_row.to(tl.int64) * F + tl.program_id(0).to(tl.int64) * zchunk
+            hi = tl.minimum(lo + zchunk, end_row.to(tl.int64) * F)
         else:
-            part = T * F
-            lo = group * LG * part + tl.program_id(0) * zchunk
-        hi = tl.minimum(lo + zchunk, tl.minimum(group * LG + LG, L) * part)
+            lo = first_row * F + tl.program_id(0) * zchunk
+            hi = tl.minimum(lo + zchunk, end_row * F)
         if ALIGNED:  # both ends on 16 elements: 16-byte stores
             lo = tl.multiple_of(lo, 16)
             hi = tl.multiple_of(hi, 16)
@@ -313,12 +316,12 @@ if _TRITON:
         """Features of BLOCK samples at every level; PACK == 2: both features in one load and store
         (table and out as packed words), else feature program_id(2) alone. PAIR_ROWS (PACK == 2):
         the corners' x offset on consecutive tile rows (``_fwd_rows``). ZERO: the programs of
-        feature 0 also zero the float32 buffer at ``zero_ptr`` (L, T, F) that the backward will
+        feature 0 also zero the float32 buffer at ``zero_ptr`` (rows, F) that the backward will
         add the table gradient into, ``zchunk`` elements each (``_zero_share``): its stores
         stream out while the gathers wait, instead of a memset of their own before the backward."""
         if ZERO:  # noqa: SIM102 (a compile-time branch around a run-time one)
             if tl.program_id(2) == 0:
-                _zero_share(zero_ptr, zchunk, tl.program_id(1), T, L, LG, F, BIG, ZBLOCK, ALIGNED)
+                _zero_share(zero_ptr, level_ptr, zchunk, tl.program_id(1), L, LG, F, BIG, ZBLOCK, ALIGNED)
         if PAIR_ROWS:  # PACK == 2
             _fwd_rows(x_ptr, table_ptr, level_ptr, scale_ptr, out_ptr, N, T, L, LG, ELEM, POW2, BIG, BLOCK, EVICT)
         else:
@@ -668,13 +671,12 @@ if _TRITON:
         chunk = tl.program_id(0) * CHUNKS + tl.arange(0, CHUNKS)
         lv = (GROUP0 + GSTRIDE * tl.program_id(1)) * LG + tl.arange(0, LG)
         scale = tl.load(scale_ptr + lv, mask=lv < L, other=1.0)
-        stride = tl.load(level_ptr + lv * 3, mask=lv < L, other=2)[None, :]
-        size = tl.load(level_ptr + lv * 3 + 1, mask=lv < L, other=8)[None, :]
-        hashed = (tl.load(level_ptr + lv * 3 + 2, mask=lv < L, other=0) != 0)[None, :]
+        stride = tl.load(level_ptr + lv * 4, mask=lv < L, other=2)[None, :]
+        size = tl.load(level_ptr + lv * 4 + 1, mask=lv < L, other=8)[None, :]
+        hashed = (tl.load(level_ptr + lv * 4 + 2, mask=lv < L, other=0) != 0)[None, :]
+        base = tl.load(level_ptr + lv * 4 + 3, mask=lv < L, other=0)[None, :]
         if BIG:
-            base = lv.to(tl.int64)[None, :] * T
-        else:
-            base = (lv * T)[None, :]
+            base = base.to(tl.int64)
         return chunk, lv, scale, stride, size, hashed, base
 
     @triton.jit
@@ -783,7 +785,8 @@ if _TRITON:
         if ZERO:  # launched by level groups: zero the next launch's rows once this program is done
             for i in tl.static_range(NEXT_COUNT):
                 if tl.program_id(1) == i % COUNT:
-                    _zero_share(gtable_ptr, zchunk, NEXT0 + NEXT_STRIDE * i, T, L, LG, 2, BIG, ZBLOCK, ALIGNED)
+                    _zero_share(gtable_ptr, level_ptr, zchunk, NEXT0 + NEXT_STRIDE * i, L, LG, 2, BIG, ZBLOCK,
+                                ALIGNED)
 
 
 def _pow2(n: int) -> int:
@@ -794,14 +797,43 @@ _ELEM = {torch.float32: 0, torch.float16: 1, torch.bfloat16: 2}
 _WORD = {torch.float32: torch.int64, torch.float16: torch.int32, torch.bfloat16: torch.int32}
 
 
-# Level constants as the kernels take them, per grid: building them costs three small GPU
-# operations, which a training step would otherwise pay on the host at every encoding call.
-_LEVEL_CACHE: dict[tuple, tuple[list, tuple[int, ...], torch.Tensor, torch.Tensor]] = {}
+class LevelLayout(NamedTuple):
+    """What the host needs to know of a grid's levels: each level's rows and first row in the
+    table, the hash modulus ``T`` (the rows of the hashed levels) and whether it is a power of two."""
+
+    sizes: tuple[int, ...]
+    offsets: tuple[int, ...]
+    hash_rows: int
+    pow2: bool
+
+    @property
+    def rows(self) -> int:
+        """Rows the table needs: up to the end of the level that ends last."""
+        return max(o + s for o, s in zip(self.offsets, self.sizes, strict=True))
+
+    def fills(self, rows: int) -> bool:
+        """Whether the levels' rows follow each other from row 0 and fill a table of ``rows`` rows
+        (``Levels.of``'s grids): zeroing the rows of every level group then zeroes the table."""
+        ends = [o + s for o, s in zip(self.offsets, self.sizes, strict=True)]
+        return self.offsets[0] == 0 and list(self.offsets[1:]) == ends[:-1] and ends[-1] == rows
+
+    def group_rows(self, group: int, per_group: int) -> tuple[int, int]:
+        """First row and end row of level group ``group`` (levels ``group * per_group`` on)."""
+        first, last = group * per_group, min(group * per_group + per_group, len(self.sizes)) - 1
+        return self.offsets[first], self.offsets[last] + self.sizes[last]
 
 
-def _level_tensors(levels: reference.Levels, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """int32 (L, 3) rows of (vertices per axis, rows, hashed) and float32 scales on ``device``;
-    cached while the same four tensors are alive and unmodified (identity and version counter)."""
+# Level constants as the kernels take them, per grid: building them costs small GPU operations,
+# which a training step would otherwise pay at every encoding call, and one copy to the host.
+_LEVEL_CACHE: dict[tuple, tuple[list, tuple[int, ...], torch.Tensor, torch.Tensor, LevelLayout]] = {}
+
+
+def _level_tensors(levels: reference.Levels, device: torch.device
+                   ) -> tuple[torch.Tensor, torch.Tensor, LevelLayout]:
+    """int32 (L, 4) rows of (vertices per axis, rows, hashed, first row) and float32 scales on
+    ``device``, and the layout on the host; cached while the same five tensors are alive and
+    unmodified (identity and version counter). Building them reads the levels on the host once:
+    the first call for a grid cannot be inside a CUDA graph capture."""
     key = (*(id(t) for t in levels), str(device))
     try:
         versions = tuple(t._version for t in levels)
@@ -810,25 +842,38 @@ def _level_tensors(levels: reference.Levels, device: torch.device) -> tuple[torc
     hit = _LEVEL_CACHE.get(key)
     if (versions is not None and hit is not None and hit[1] == versions
             and all(ref() is t for ref, t in zip(hit[0], levels, strict=True))):
-        return hit[2], hit[3]
-    ints = torch.stack([levels.resolution, levels.size, levels.hashed.long()], 1)
-    ints = ints.to(device=device, dtype=torch.int32).contiguous()
+        return hit[2], hit[3], hit[4]
+    host = torch.stack([levels.resolution, levels.size, levels.hashed.long(), levels.offset], 1).cpu()
+    sizes, offsets, hashed = host[:, 1].tolist(), host[:, 3].tolist(), host[:, 2].tolist()
+    if min(offsets) < 0 or min(sizes) < 1 or max(o + s for o, s in zip(offsets, sizes)) >= 2**31:
+        raise ValueError(f"level rows {sizes} at offsets {offsets}: sizes must be positive, offsets "
+                         "non-negative and the table under 2^31 rows")
+    hashed_sizes = {s for s, h in zip(sizes, hashed) if h}
+    hash_rows = min(hashed_sizes) if hashed_sizes else max(sizes)
+    # the uint32 index path masks the hash with hash_rows - 1: one power-of-two size for every
+    # hashed level (HashGrid's 2**log2_table_size), or no hashed level at all
+    pow2 = not hashed_sizes or (len(hashed_sizes) == 1 and hash_rows & (hash_rows - 1) == 0)
+    layout = LevelLayout(tuple(sizes), tuple(offsets), hash_rows, pow2)
+    ints = host.to(device=device, dtype=torch.int32).contiguous()
     scale = levels.scale.to(device=device, dtype=torch.float32).contiguous()
     if versions is not None:
         if len(_LEVEL_CACHE) >= 16:
             _LEVEL_CACHE.clear()
-        _LEVEL_CACHE[key] = ([weakref.ref(t) for t in levels], versions, ints, scale)
-    return ints, scale
+        _LEVEL_CACHE[key] = ([weakref.ref(t) for t in levels], versions, ints, scale, layout)
+    return ints, scale, layout
 
 
 def _launch_args(x: torch.Tensor, table: torch.Tensor, levels: reference.Levels):
-    """Level constants on x's device (int32 (L, 3): vertices per axis, rows, hashed; float32 scales)
-    and the kernels' compile-time settings."""
-    n_levels, size, features = table.shape
-    ints, scale = _level_tensors(levels, x.device)
-    meta = {"L": n_levels, "F": features, "PACK": 2 if features == 2 else 1,
-            "ELEM": _ELEM[table.dtype], "POW2": size & (size - 1) == 0, "BIG": table.numel() >= 2**31 - 1}
-    return ints, scale, meta
+    """Level constants on x's device (int32 (L, 4): vertices per axis, rows, hashed, first row;
+    float32 scales), the layout on the host and the kernels' compile-time settings."""
+    ints, scale, layout = _level_tensors(levels, x.device)
+    if table.dim() != 2 or table.shape[0] < layout.rows:
+        raise ValueError(f"a table of shape {tuple(table.shape)} for levels that need {layout.rows} rows: "
+                         "the hash grid's table is one (rows, features) tensor (HashGrid.table)")
+    features = table.shape[1]
+    meta = {"L": len(layout.sizes), "F": features, "PACK": 2 if features == 2 else 1,
+            "ELEM": _ELEM[table.dtype], "POW2": layout.pow2, "BIG": table.numel() >= 2**31 - 1}
+    return ints, scale, layout, meta
 
 
 def _words(t: torch.Tensor, meta: dict) -> torch.Tensor:
@@ -919,17 +964,28 @@ def _grid(n: int, meta: dict, block: int) -> tuple[int, int, int]:
     return triton.cdiv(n, block), triton.cdiv(meta["L"], meta["LG"]), meta["F"] // meta["PACK"]
 
 
+def _zero_shares(layout: LevelLayout, meta: dict, groups: range, programs: int) -> dict:
+    """Kernel settings for ``programs`` programs per level group to zero the rows of ``groups``
+    (``_zero_share``): elements each, in steps of 512; 16-byte stores where every group's rows
+    start and end on 16 elements."""
+    bounds = [layout.group_rows(g, meta["LG"]) for g in groups]
+    most = max(hi - lo for lo, hi in bounds) * meta["F"]
+    aligned = all((lo * meta["F"]) % 16 == 0 and (hi * meta["F"]) % 16 == 0 for lo, hi in bounds)
+    return {"zchunk": triton.cdiv(triton.cdiv(most, programs), 512) * 512, "ZERO": True, "ZBLOCK": 512,
+            "ALIGNED": aligned}
+
+
 def encode_forward(x: torch.Tensor, table: torch.Tensor, levels: reference.Levels,
                    block: int | None = None, levels_per_program: int | None = None,
                    num_warps: int | None = None, zero: torch.Tensor | None = None) -> torch.Tensor:
-    """(N, 3) points, (L, T, F) tables -> (N, L * F) features in the table's dtype. ``zero``: a
+    """(N, 3) points, the (rows, F) table -> (N, L * F) features in the table's dtype. ``zero``: a
     contiguous float32 tensor of the table's shape that the same kernel sets to zeros (the
     buffer ``encode_backward(..., zeroed=...)`` then adds the table gradient into)."""
     n = x.shape[0]
-    n_levels, size, features = table.shape
     x = x.contiguous()
     table = table.contiguous()
-    ints, scale, meta = _launch_args(x, table, levels)
+    ints, scale, layout, meta = _launch_args(x, table, levels)
+    n_levels, features = meta["L"], meta["F"]
     out = torch.empty(n, n_levels * features, device=x.device, dtype=table.dtype)
     block = block or FORWARD_LAUNCH["block"]
     meta["LG"] = min(_pow2(n_levels), levels_per_program or FORWARD_LAUNCH["levels"])
@@ -938,16 +994,15 @@ def encode_forward(x: torch.Tensor, table: torch.Tensor, levels: reference.Level
         if zero.shape != table.shape or zero.dtype != torch.float32 or not zero.is_contiguous():
             raise ValueError(f"zero must be a contiguous float32 tensor of shape {tuple(table.shape)}")
         programs = triton.cdiv(n, block)
-        if not programs or programs * (num_warps or FORWARD_LAUNCH["num_warps"]) < ZERO_MIN_WARPS:
-            zero.zero_()  # too few programs to share it out: a memset is faster
+        if (not programs or programs * (num_warps or FORWARD_LAUNCH["num_warps"]) < ZERO_MIN_WARPS
+                or not layout.fills(table.shape[0])):
+            zero.zero_()  # too few programs to share it out (a memset is faster), or rows of no level
         else:
-            zblock = 512
-            zchunk = triton.cdiv(triton.cdiv(meta["LG"] * size * features, programs), zblock) * zblock
-            zeroing = {"zero_ptr": zero, "zchunk": zchunk, "ZERO": True, "ZBLOCK": zblock,
-                       "ALIGNED": (size * features) % 16 == 0}
+            zeroing = {"zero_ptr": zero, **_zero_shares(layout, meta, range(triton.cdiv(n_levels, meta["LG"])),
+                                                        programs)}
     if n:
         _encode_fwd[_grid(max(n, 1), meta, block)](
-            x, _words(table, meta), ints, scale, _words(out, meta), n, size, BLOCK=block,
+            x, _words(table, meta), ints, scale, _words(out, meta), n, layout.hash_rows, BLOCK=block,
             num_warps=num_warps or FORWARD_LAUNCH["num_warps"], EVICT=FORWARD_LAUNCH["evict"],
             PAIR_ROWS=bool(FORWARD_LAUNCH["pair_rows"]) and meta["PACK"] == 2, enable_fp_fusion=False,
             **zeroing, **meta)
@@ -960,16 +1015,16 @@ def encode_backward(x: torch.Tensor, table: torch.Tensor, levels: reference.Leve
                     levels_per_program: int | None = None, num_warps: int | None = None,
                     zeroed: torch.Tensor | None = None,
                     ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-    """Gradients (d x (N, 3) in x's dtype, d table (L, T, F) in the table's dtype) of <grad_out, out>;
+    """Gradients (d x (N, 3) in x's dtype, d table (rows, F) in the table's dtype) of <grad_out, out>;
     ``scatter`` as in ``hash_encode``. ``zeroed``: a float32 buffer of zeros of the table's shape
     (``encode_forward(..., zero=...)``) to add the table gradient into, instead of a new one."""
     scatter = resolve_scatter(scatter)
     n = x.shape[0]
-    n_levels, size, features = table.shape
     x = x.contiguous()
     table = table.contiguous()
     grad_out = grad_out.to(table.dtype).contiguous()
-    ints, scale, meta = _launch_args(x, table, levels)
+    ints, scale, layout, meta = _launch_args(x, table, levels)
+    n_levels, features, size = meta["L"], meta["F"], layout.hash_rows
     block = block or BACKWARD_LAUNCH["block"]
     meta["LG"] = min(_pow2(n_levels), levels_per_program or BACKWARD_LAUNCH["levels"])
     grid = _grid(n, meta, block)
@@ -977,7 +1032,8 @@ def encode_backward(x: torch.Tensor, table: torch.Tensor, levels: reference.Leve
     # each thread (0.46 against 0.39 ms on rays, H100), so that goes to the runs kernel
     walk = scatter == "walk" and meta["PACK"] == 2 and table_grad and not x_grad
     # the walk split by level group zeroes each group's rows just before its launch
-    zero_each = walk and table_grad and zeroed is None and _walk_zeroes_per_launch()
+    zero_each = (walk and table_grad and zeroed is None and _walk_zeroes_per_launch()
+                 and layout.fills(table.shape[0]))
     gtable = None
     if table_grad:
         gtable = (zeroed if zeroed is not None else
@@ -1014,10 +1070,12 @@ def encode_backward(x: torch.Tensor, table: torch.Tensor, levels: reference.Leve
         def memset(i: int) -> None:
             first, count, stride = launches[i]
             if stride == 1:  # the launch's groups are one block of rows
-                gtable[first * meta["LG"]:(first + count) * meta["LG"]].zero_()
+                gtable[layout.group_rows(first, meta["LG"])[0]:
+                       layout.group_rows(first + count - 1, meta["LG"])[1]].zero_()
             else:
                 for g in range(first, first + count * stride, stride):
-                    gtable[g * meta["LG"]:(g + 1) * meta["LG"]].zero_()
+                    lo, hi = layout.group_rows(g, meta["LG"])
+                    gtable[lo:hi].zero_()
 
         for i, (first, count, stride) in enumerate(launches):
             if i in memset_launches:
@@ -1025,8 +1083,8 @@ def encode_backward(x: torch.Tensor, table: torch.Tensor, levels: reference.Leve
             zeroing: dict = {}
             if zero_each and i + 1 < len(launches) and by_previous[i + 1]:
                 nfirst, ncount, nstride = launches[i + 1]
-                zchunk = triton.cdiv(triton.cdiv(meta["LG"] * size * features, blocks_of[i]), 512) * 512
-                zeroing = {"ZERO": True, "zchunk": zchunk, "ZBLOCK": 512, "ALIGNED": (size * features) % 16 == 0,
+                zeroing = {**_zero_shares(layout, meta, range(nfirst, nfirst + ncount * nstride, nstride),
+                                          blocks_of[i]),
                            "NEXT0": nfirst, "NEXT_COUNT": ncount, "NEXT_STRIDE": nstride}
             _encode_bwd_walk[(blocks_of[i], count)](
                 x, ints, scale, _words(grad_out, meta), gtable, n, size,
@@ -1065,14 +1123,14 @@ def encode_backward_backward(x: torch.Tensor, table: torch.Tensor, levels: refer
                              table_grad: bool = True, block: int = 64, levels_per_program: int = 4,
                              num_warps: int = 4) -> tuple[torch.Tensor | None, torch.Tensor | None]:
     """Backward of ``encode_backward``'s x gradient: given ``grad_gx`` = d loss / d gx (N, 3),
-    returns d loss / d grad_out (N, L * F) float32 and d loss / d table (L, T, F) in the table's
+    returns d loss / d grad_out (N, L * F) float32 and d loss / d table (rows, F) in the table's
     dtype. The term d loss / d x (second derivatives of the weights) is not computed: callers
     differentiate with respect to a fresh leaf ``x`` that carries no parameters (NeuS)."""
     n = x.shape[0]
-    n_levels, size, features = table.shape
     x = x.contiguous()
     table = table.contiguous()
-    ints, scale, launch = _launch_args(x, table, levels)
+    ints, scale, layout, launch = _launch_args(x, table, levels)
+    n_levels, features, size = launch["L"], launch["F"], layout.hash_rows
     meta = {key: launch[key] for key in ("L", "F", "POW2", "BIG")}  # unpacked tables: no PACK/ELEM
     meta["LG"] = min(_pow2(n_levels), levels_per_program)
     ggout = torch.empty(n, n_levels * features, device=x.device, dtype=torch.float32) if gout_grad else None
@@ -1179,7 +1237,7 @@ def resolve_scatter(scatter: Scatter | None) -> Scatter:
 
 def hash_encode(x: torch.Tensor, table: torch.Tensor, levels: reference.Levels,
                 scatter: Scatter | None = None) -> torch.Tensor:
-    """Encode (N, 3) points in [0, 1]^3 with tables (L, T, F) -> (N, L * F) features (Triton);
+    """Encode (N, 3) points in [0, 1]^3 with the (rows, F) table -> (N, L * F) features (Triton);
     ``scatter``: how the backward adds the table gradient (default ``DEFAULT_SCATTER``)."""
     # Function.forward sees needs_input_grad True under no_grad too: ask here whether a graph is made
     scatter = resolve_scatter(scatter)

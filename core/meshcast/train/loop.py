@@ -260,6 +260,7 @@ def meta_tensors(state: TrainState) -> dict[str, torch.Tensor]:
 
 def restore(state: TrainState, tensors: dict[str, torch.Tensor], info: dict[str, Any]) -> None:
     device = state.occupancy.values.device
+    tensors = old_grid_moments_flattened(state, tensors)
     state.field.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("field.")})
     if state.background is not None:
         state.background.load_state_dict({k[11:]: v for k, v in tensors.items() if k.startswith("background.")})
@@ -268,6 +269,24 @@ def restore(state: TrainState, tensors: dict[str, torch.Tensor], info: dict[str,
     state.generator.set_state(tensors["rng"].to(torch.uint8).cpu())  # generator states live on the CPU
     state.step, state.elapsed = int(info["step"]), float(info["elapsed"])
     state.lr_scale, state.rollbacks = float(info["lr_scale"]), int(info["rollbacks"])
+
+
+def old_grid_moments_flattened(state: TrainState, tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A checkpoint of meshcast 0.3 holds the optimizer moments of each hash grid as (L, T, F)
+    tables: laid out as the grid's one table now is (the weights convert on loading, ``HashGrid``)."""
+    from meshcast.fields.hashgrid import HashGrid, flatten_level_tables
+
+    modules = [state.field, *([state.background] if state.background is not None else [])]
+    grids = {id(m.table): m for module in modules for m in module.modules() if isinstance(m, HashGrid)}
+    params = [p for group in state.optimizer.param_groups for p in group["params"]]
+    out = dict(tensors)
+    for name, value in tensors.items():
+        parts = name.split(".")
+        if parts[0] == "optim" and value.dim() == 3 and parts[1].isdigit() and int(parts[1]) < len(params):
+            grid = grids.get(id(params[int(parts[1])]))
+            if grid is not None:
+                out[name] = flatten_level_tables(value, grid.config.level_sizes())
+    return out
 
 
 def update_occupancy(config: TrainConfig, state: TrainState, p: float) -> None:
