@@ -27,7 +27,7 @@ EXTRAS["all"] = sorted({dep for name, deps in EXTRAS.items() if name != "test" f
 
 setup(
     name="meshcast",
-    version="0.3.0",
+    version="0.4.0",
     description="Neural 3D reconstruction (hash-grid NeRF and neural SDF) to clean, aligned meshes",
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",

@@ -4,4 +4,4 @@ Layering (imports only go one way): ``jobs`` (stdlib only) and ``errors``; ``sce
 ``mesh``/``metrics``; ``fields``/``render`` <- ``train`` <- ``extract`` <- ``cli``.
 """
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
