@@ -443,6 +443,44 @@ def test_second_order_through_a_network_matches_reference(fast, monkeypatch, fea
         assert_rel(a, b, 1e-5)
 
 
+def test_x_gradient_alone_skips_the_table_gradient(fast, monkeypatch):
+    """NeuS asks ``autograd.grad(sdf, x)`` for normals and the eikonal term while the table is a
+    parameter: the kernels then compute x's gradient alone (no table gradient zeroed and thrown
+    away), and ``loss.backward()`` afterwards still gives the reference's gradients."""
+    calls = []
+    real = fast.encode_backward
+
+    def recording(*args, **kwargs):
+        calls.append((kwargs["x_grad"], kwargs["table_grad"], torch.is_grad_enabled()))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(fast, "encode_backward", recording)
+    torch.manual_seed(12)
+    lv, table = grid_setup(levels=4, log2=9, base=3, finest=40)
+    x = points(30, lv, seed=13).clamp(0, 1 - 1e-6)
+    mlp = torch.randn(len(lv.scale) * 2, 4) * 0.5
+
+    def neus_step(encode):
+        t = torch.nn.Parameter(table.clone())
+        w = mlp.clone().requires_grad_(True)
+        p = x.clone().requires_grad_(True)
+        sdf = torch.tanh(encode(p, t) @ w).sum(-1)
+        (gx,) = torch.autograd.grad(sdf.sum(), p, create_graph=True)
+        loss = sdf.square().mean() + ((gx.norm(dim=-1) - 1) ** 2).mean()
+        loss.backward()
+        (normals,) = torch.autograd.grad(encode(p, t).sum(), p)  # first order, x alone
+        return t.grad, w.grad, normals
+
+    ref = neus_step(lambda p, t: reference.hash_encode(p, t, lv))
+    got = neus_step(lambda p, t: fast.hash_encode(p, t, lv))
+    for a, b, name in zip(got, ref, ("d_table", "d_mlp", "normals")):
+        assert b.abs().sum() > 0, name
+        assert_rel(a, b, 1e-5)
+    # create_graph's backward (x alone), loss.backward's (table; x too: p is a leaf that
+    # requires a gradient), the normals' (x alone)
+    assert calls == [(True, False, False), (True, True, False), (True, False, False)]
+
+
 def test_empty_batch_and_availability(fast):
     lv, table = grid_setup(levels=2, log2=8, base=4, finest=8)
     out = fast.hash_encode(torch.zeros(0, 3), table, lv)
@@ -556,7 +594,7 @@ def test_hash_grid_module_selects_the_kernels(fast, monkeypatch):
 
     monkeypatch.setitem(sys.modules, "meshcast.fields.hashgrid_triton", fast)
     monkeypatch.setattr(meshcast.fields, "hashgrid_triton", fast, raising=False)
-    settings = dict(levels=4, log2_table_size=10, base_resolution=4, finest_resolution=48)
+    settings = {"levels": 4, "log2_table_size": 10, "base_resolution": 4, "finest_resolution": 48}
     torch.manual_seed(6)
     kernels = HashGrid(HashGridConfig(backend="triton", **settings))
     torch_grid = HashGrid(HashGridConfig(backend="torch", **settings))

@@ -1158,6 +1158,23 @@ ZERO_IN_FORWARD = True
 SECOND_ORDER: Literal["kernel", "reference"] = "kernel"
 
 
+def _grad_used(ctx, index: int, tensor_index: int | None = None) -> bool:
+    """Whether the backward running now uses the gradient of input ``index`` (``tensor_index``:
+    its place among the tensor inputs, where arguments before it are not tensors). ``needs_input_grad``
+    only says that the input requires one: ``autograd.grad(sdf, x)`` (NeuS' normals and eikonal
+    term) asks for x's alone, and the table's, zeroed and scattered, would be thrown away. The
+    engine can tell for a node that is not a leaf's (``hash_encode`` passes the table through a
+    view for this); for a leaf inside ``autograd.grad``, or a PyTorch without the call, it is
+    assumed used."""
+    if not ctx.needs_input_grad[index]:
+        return False
+    node = ctx.next_functions[index if tensor_index is None else tensor_index][0]
+    try:
+        return node is None or bool(torch._C._will_engine_execute_node(node))
+    except (AttributeError, RuntimeError):
+        return True
+
+
 class HashEncodeBackward(torch.autograd.Function):
     """The kernels' first-order backward as a differentiable function of (table, grad_out): what
     a backward with ``create_graph=True`` (NeuS' eikonal loss) builds its graph from."""
@@ -1174,7 +1191,7 @@ class HashEncodeBackward(torch.autograd.Function):
     def backward(ctx, grad_gx, grad_gtable):
         x, table, grad_out = ctx.saved_tensors
         levels = ctx.levels
-        need_table, need_gout = ctx.needs_input_grad[1], ctx.needs_input_grad[3]
+        need_table, need_gout = _grad_used(ctx, 1), _grad_used(ctx, 3, tensor_index=2)  # levels: no tensor
         d_gout = d_table = None
         if grad_gx is not None and (need_table or need_gout):
             d_gout, d_table = encode_backward_backward(x, table, levels, grad_out, grad_gx,
@@ -1208,7 +1225,9 @@ class HashEncode(torch.autograd.Function):
     def backward(ctx, grad_out):
         x, table = ctx.saved_tensors
         levels = ctx.levels
-        need_x, need_table = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        need_x, need_table = _grad_used(ctx, 0), _grad_used(ctx, 1)
+        if not (need_x or need_table):
+            return None, None, None, None, None
         if torch.is_grad_enabled() and SECOND_ORDER == "reference":
             # create_graph=True: differentiate the reference so the result is itself differentiable
             inputs = [t for t, need in ((x, need_x), (table, need_table)) if need]
@@ -1246,4 +1265,6 @@ def hash_encode(x: torch.Tensor, table: torch.Tensor, levels: reference.Levels,
     zero = ZERO_IN_FORWARD and torch.is_grad_enabled() and table.requires_grad
     if scatter == "walk" and _walk_zeroes_per_launch() and not x.requires_grad:
         zero = False  # the backward zeroes each level group's rows just before adding into them
+    if table.requires_grad and torch.is_grad_enabled():
+        table = table.view_as(table)  # a node the engine can say is unused (_grad_used)
     return HashEncode.apply(x, table, levels, scatter, zero)
