@@ -58,14 +58,22 @@ def main() -> None:
             return reference.tcnn_encode(enc, x, reference.to_tcnn_params(t))
 
         variants.append(("tiny-cuda-nn (HashGrid backend tcnn)", None, tcnn_encode))
+    def grads(encode) -> torch.Tensor:  # one step's table and MLP gradients, flattened
+        table.grad = mlp.grad = None
+        step(encode)
+        return torch.cat([table.grad.flatten(), mlp.grad.flatten()])
+
+    expected = grads(reference.hash_encode)
     rows = {}
     for name, mode, encode in variants:
         if mode:
             fast.SECOND_ORDER = mode.split("-")[0]
         fast._grad_used = before if mode == "kernel-all" else used
+        err = float((grads(encode) - expected).abs().max() / expected.abs().max())
         ms = triton.testing.do_bench(lambda encode=encode: step(encode), rep=300)
-        rows[name] = {"ms": round(ms, 3), "samples_per_s": args.points / ms * 1e3}
-        print(f"{name:40s} {ms:8.3f} ms  {args.points / ms * 1e3:.3g} samples/s", flush=True)
+        rows[name] = {"ms": round(ms, 3), "samples_per_s": args.points / ms * 1e3, "rel_err": err}
+        print(f"{name:40s} {ms:8.3f} ms  {args.points / ms * 1e3:.3g} samples/s  "
+              f"gradients vs reference {err:.1e}", flush=True)
     print(json.dumps({"gpu": torch.cuda.get_device_name(0), "points": args.points, "rows": rows}))
 
 
