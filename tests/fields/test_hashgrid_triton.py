@@ -479,6 +479,13 @@ def test_x_gradient_alone_skips_the_table_gradient(fast, monkeypatch):
     # create_graph's backward (x alone), loss.backward's (table; x too: p is a leaf that
     # requires a gradient), the normals' (x alone)
     assert calls == [(True, False, False), (True, True, False), (True, False, False)]
+    # a PyTorch that cannot tell (no such call): every gradient an input requires, as before
+    calls.clear()
+    monkeypatch.delattr(torch._C, "_will_engine_execute_node")
+    got = neus_step(lambda p, t: fast.hash_encode(p, t, lv))
+    for a, b in zip(got, ref):
+        assert_rel(a, b, 1e-5)
+    assert calls == [(True, True, False), (True, True, False), (True, True, False)]
 
 
 def test_empty_batch_and_availability(fast):
