@@ -58,6 +58,7 @@ def main() -> None:
             return reference.tcnn_encode(enc, x, reference.to_tcnn_params(t))
 
         variants.append(("tiny-cuda-nn (HashGrid backend tcnn)", None, tcnn_encode))
+
     def grads(encode) -> torch.Tensor:  # one step's table and MLP gradients, flattened
         table.grad = mlp.grad = None
         step(encode)

@@ -1265,6 +1265,7 @@ def hash_encode(x: torch.Tensor, table: torch.Tensor, levels: reference.Levels,
     zero = ZERO_IN_FORWARD and torch.is_grad_enabled() and table.requires_grad
     if scatter == "walk" and _walk_zeroes_per_launch() and not x.requires_grad:
         zero = False  # the backward zeroes each level group's rows just before adding into them
-    if table.requires_grad and torch.is_grad_enabled():
-        table = table.view_as(table)  # a node the engine can say is unused (_grad_used)
+    if x.requires_grad and table.requires_grad and torch.is_grad_enabled():
+        # a node the engine can say is unused when a backward asks for x's gradient alone (_grad_used)
+        table = table.view_as(table)
     return HashEncode.apply(x, table, levels, scatter, zero)
