@@ -155,8 +155,7 @@ if _TRITON:
     @triton.jit
     def _level_rows(ix, iy, iz, stride, size, hashed, T, POW2: tl.constexpr):
         """Table rows (within a level) of integer corners: int32 [B, LG]. ``stride``: vertices per
-        axis (only read where the level does not hash), ``size``: rows the level uses,
-        ``hashed``: whether it hashes ([1, LG] each)."""
+        axis, ``size``: rows the level uses, ``hashed``: whether it hashes ([1, LG] each)."""
         if POW2:
             ux = ix.to(tl.uint32)
             uy = iy.to(tl.uint32)
@@ -233,8 +232,7 @@ if _TRITON:
                BLOCK: tl.constexpr, EVICT: tl.constexpr, REP: tl.constexpr = 1, TR: tl.constexpr = False):
         """This program's samples and levels (program_id(1)'s group of LG), the level constants
         (scale; vertices per axis, rows, hashed as [1, LG]) and each level's cell: [BLOCK, LG] tiles.
-        ``level_ptr``: int32 (L, 4) rows of (vertices per axis, negative where the level hashes;
-        rows used; hashed; first row). REP > 1: every
+        ``level_ptr``: int32 (L, 4) rows of (vertices per axis, rows used, hashed, first row). REP > 1: every
         sample on REP consecutive tile rows ([BLOCK * REP, LG] tiles). TR: [LG, BLOCK] tiles, samples
         along the second axis (the lanes of a warp)."""
         n = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK * REP) // REP
@@ -243,7 +241,7 @@ if _TRITON:
         scale = tl.load(scale_ptr + lv, mask=lv < L, other=1.0)
         stride = _per_level(tl.load(level_ptr + lv * 4, mask=lv < L, other=2), TR)
         size = _per_level(tl.load(level_ptr + lv * 4 + 1, mask=lv < L, other=8), TR)
-        hashed = stride < 0  # the sign of the vertices per axis: one load fewer than column 2
+        hashed = _per_level(tl.load(level_ptr + lv * 4 + 2, mask=lv < L, other=0) != 0, TR)
         mask2 = _per_sample(nmask, TR)
         if L % LG != 0:
             mask2 = mask2 & _per_level(lv < L, TR)
@@ -677,7 +675,7 @@ if _TRITON:
         scale = tl.load(scale_ptr + lv, mask=lv < L, other=1.0)
         stride = tl.load(level_ptr + lv * 4, mask=lv < L, other=2)[None, :]
         size = tl.load(level_ptr + lv * 4 + 1, mask=lv < L, other=8)[None, :]
-        hashed = stride < 0
+        hashed = (tl.load(level_ptr + lv * 4 + 2, mask=lv < L, other=0) != 0)[None, :]
         base = tl.load(level_ptr + lv * 4 + 3, mask=lv < L, other=0)[None, :]
         if BIG:
             base = base.to(tl.int64)
@@ -834,8 +832,8 @@ _LEVEL_CACHE: dict[tuple, tuple[list, tuple[int, ...], torch.Tensor, torch.Tenso
 
 def _level_tensors(levels: reference.Levels, device: torch.device
                    ) -> tuple[torch.Tensor, torch.Tensor, LevelLayout]:
-    """int32 (L, 4) rows of (vertices per axis, negative where the level hashes; rows; hashed;
-    first row) and float32 scales on ``device``, and the layout on the host; cached while the same five tensors are alive and
+    """int32 (L, 4) rows of (vertices per axis, rows, hashed, first row) and float32 scales on
+    ``device``, and the layout on the host; cached while the same five tensors are alive and
     unmodified (identity and version counter). Building them reads the levels on the host once:
     the first call for a grid cannot be inside a CUDA graph capture."""
     key = (*(id(t) for t in levels), str(device))
@@ -858,7 +856,6 @@ def _level_tensors(levels: reference.Levels, device: torch.device
     # hashed level (HashGrid's 2**log2_table_size), or no hashed level at all
     pow2 = not hashed_sizes or (len(hashed_sizes) == 1 and hash_rows & (hash_rows - 1) == 0)
     layout = LevelLayout(tuple(sizes), tuple(offsets), hash_rows, pow2)
-    host[:, 0] = torch.where(host[:, 2] != 0, -host[:, 0], host[:, 0])  # the kernels read "hashed" from the sign
     ints = host.to(device=device, dtype=torch.int32).contiguous()
     scale = levels.scale.to(device=device, dtype=torch.float32).contiguous()
     if versions is not None:
@@ -869,9 +866,8 @@ def _level_tensors(levels: reference.Levels, device: torch.device
 
 
 def _launch_args(x: torch.Tensor, table: torch.Tensor, levels: reference.Levels):
-    """Level constants on x's device (int32 (L, 4): vertices per axis, negative where hashed;
-    rows; hashed; first row; float32 scales), the layout on the host and the kernels'
-    compile-time settings."""
+    """Level constants on x's device (int32 (L, 4): vertices per axis, rows, hashed, first row;
+    float32 scales), the layout on the host and the kernels' compile-time settings."""
     ints, scale, layout = _level_tensors(levels, x.device)
     if table.dim() != 2 or table.shape[0] < layout.rows:
         raise ValueError(f"a table of shape {tuple(table.shape)} for levels that need {layout.rows} rows: "
