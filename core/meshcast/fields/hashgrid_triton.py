@@ -46,7 +46,9 @@ corner order, same hash, same trilinear weights computed in float32). The kernel
   one launch they evict each other's rows from L2). On an H100 the step took 0.267 ms on rays
   (0.276 with a launch per group, 0.300 with the runs), the same as the runs on uniform points;
   0.265 against 0.268 ms measured in alternation after the table became one (rows, F) tensor
-  (the memsets clear 27% fewer rows: 19 against 25 us; the forward's level offset costs ~4 us);
+  (the memsets clear 27% fewer rows: 19 against 25 us; the forward is ~4 us slower, about half
+  of it the packed levels' addresses; dropping one of its level-constant loads changed nothing
+  on an H200);
   benchmarks/RESULTS.md has what else was tried (other groupings, zeroing by the launch before,
   memsets beside a launch on a second stream, fewer registers, an index per launch for all-dense
   or all-hashed levels). The launches cost the host ~0.2 ms launched one by one, more than the
