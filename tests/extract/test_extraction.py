@@ -42,6 +42,26 @@ def test_blocks_weld_into_the_same_watertight_mesh(block):
     assert np.allclose(np.sort(v, axis=0), np.sort(ref_v, axis=0), atol=1e-9)
 
 
+def test_sub_blocks_weld_into_one_marching_cubes_mesh():
+    """Marching cubes runs on the sub-blocks that hold a sign change (SUB_BLOCK cells): welded,
+    they give the mesh of one scikit-image call over the whole grid."""
+    from skimage.measure import marching_cubes
+
+    from meshcast.extract.marching_cubes import SUB_BLOCK
+
+    n = 3 * SUB_BLOCK + 7  # sub-blocks of every size, also a last one of a few cells
+    axis = np.linspace(-1, 1, n)
+    x = np.stack(np.meshgrid(axis, axis, axis, indexing="ij"), -1)
+    wavy = np.linalg.norm(x, axis=-1) - 0.6 + 0.05 * np.sin(7 * x[..., 0])
+    ref_v, ref_f, _, _ = marching_cubes(wavy.astype(np.float32), 0.0, gradient_direction="descent", allow_degenerate=False)
+    v, f = marching_cubes_blocks(lambda p: p.norm(dim=-1) - 0.6 + 0.05 * torch.sin(7 * p[:, 0]), n, n - 1,
+                                 -np.ones(3), np.ones(3))
+    assert len(v) == len(ref_v) and len(f) == len(ref_f)
+    assert np.allclose(np.sort(v, axis=0), np.sort(-1 + ref_v * 2 / (n - 1), axis=0), atol=1e-5)
+    mesh = trimesh.Trimesh(v, f, process=False)
+    assert mesh.is_watertight and mesh.volume > 0
+
+
 def test_mesh_comes_back_in_world_coordinates_with_colors():
     sim = Similarity(center=(10.0, -3.0, 2.0), radius=4.0)
     out = extract_field(SphereField(0.5), sim, ExtractSettings(resolution=48, block_res=16), "cpu")

@@ -6,15 +6,24 @@ so only one block of values is ever in memory (plus the growing mesh). Every mar
 vertex lies on one grid edge; it is identified by an integer key (the edge's lower grid point
 and its axis), so the copies two blocks make of a border vertex are merged exactly, whatever
 floating-point noise their positions carry: no duplicated vertices and no cracks.
+
+The grid's points, the narrow band's coarse grid and its interpolation are computed with torch
+on the field's device (the GPU when there is one); only the values of blocks that hold the
+surface go to the CPU, where marching cubes (scikit-image) runs on the sub-blocks of
+``SUB_BLOCK`` cells that hold a sign change, in a thread beside the device's next block.
 """
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
 import numpy as np
 import torch
 
 from meshcast.reporting import Reporter, report_progress
+
+SUB_BLOCK = 32  # cells per axis of the pieces marching cubes meshes (those without a sign change are skipped)
 
 
 def edge_keys(coords: np.ndarray, n: int) -> np.ndarray:
@@ -31,12 +40,44 @@ def edge_keys(coords: np.ndarray, n: int) -> np.ndarray:
     return ((base[:, 0] * n + base[:, 1]) * n + base[:, 2]) * 4 + axis
 
 
-def evaluate_block(fn: Callable[[torch.Tensor], torch.Tensor], pts: np.ndarray, device, chunk: int = 262144) -> np.ndarray:
-    out = []
+def _chunk(device: torch.device) -> int:
+    return 2**20 if device.type == "cuda" else 2**18
+
+
+def evaluate_points(fn: Callable[[torch.Tensor], torch.Tensor], pts: torch.Tensor) -> torch.Tensor:
+    """``fn`` at points (P, 3) on its device, in chunks; float32 values (P,) on the same device."""
+    if len(pts) == 0:
+        return torch.zeros(0, dtype=torch.float32, device=pts.device)
     with torch.no_grad():
-        for part in np.array_split(pts, max(1, int(np.ceil(len(pts) / chunk)))):
-            out.append(fn(torch.from_numpy(part).float().to(device)).float().cpu().numpy())
-    return np.concatenate(out)
+        return torch.cat([fn(part.float()).float().reshape(-1) for part in pts.split(_chunk(pts.device))])
+
+
+def evaluate_block(fn: Callable[[torch.Tensor], torch.Tensor], pts: np.ndarray, device) -> np.ndarray:
+    """``fn`` at points (P, 3) given as a NumPy array; float32 values (P,) as a NumPy array."""
+    return evaluate_points(fn, torch.from_numpy(np.asarray(pts, np.float64)).to(device)).cpu().numpy()
+
+
+class Grid:
+    """The sample points of the n^3 grid over [lo, lo + (n - 1) step], on ``device``: point
+    ``i`` is ``i * step + lo``, computed in float64 where the device has it (the same float32
+    points on every device and in every block)."""
+
+    def __init__(self, lo: np.ndarray, step: np.ndarray, device) -> None:
+        self.device = torch.device(device)
+        dtype = torch.float32 if self.device.type == "mps" else torch.float64
+        self.lo = torch.as_tensor(np.asarray(lo, np.float64), dtype=dtype, device=self.device)
+        self.step = torch.as_tensor(np.asarray(step, np.float64), dtype=dtype, device=self.device)
+
+    def axis(self, start: int, stop: int, every: int = 1) -> torch.Tensor:
+        return torch.arange(start, stop, every, device=self.device)
+
+    def points(self, index: torch.Tensor) -> torch.Tensor:
+        """Points of integer grid coordinates (P, 3)."""
+        return index.to(self.lo.dtype) * self.step + self.lo
+
+    def block(self, axes: list[torch.Tensor]) -> torch.Tensor:
+        """Points of the product of three integer axes, x slowest: (len0 * len1 * len2, 3)."""
+        return self.points(torch.stack(torch.meshgrid(*axes, indexing="ij"), -1).reshape(-1, 3))
 
 
 def block_is_far(fn, idx: list[np.ndarray], lo: np.ndarray, step: np.ndarray, level: float, device) -> bool:
@@ -51,6 +92,13 @@ def block_is_far(fn, idx: list[np.ndarray], lo: np.ndarray, step: np.ndarray, le
     return abs(value - level) > 2.0 * half_diagonal
 
 
+def _lerp_axis(values: torch.Tensor, dim: int, c0: torch.Tensor, c1: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    shape = [1, 1, 1]
+    shape[dim] = -1
+    t = t.reshape(shape)
+    return values.index_select(dim, c0) * (1 - t) + values.index_select(dim, c1) * t
+
+
 class NarrowBand:
     """A coarse sampling of a signed distance field that says where the surface can be.
 
@@ -59,31 +107,68 @@ class NarrowBand:
     trilinearly interpolated coarse values) keep the interpolated value, which has the right
     sign; only samples inside the band are evaluated exactly. Marching cubes only reads exact
     values on edges that change sign, and those lie inside the band, so the mesh is unchanged
-    while the evaluated samples drop from the volume to a shell around the surface.
+    while the evaluated samples drop from the volume to a shell around the surface. The coarse
+    values stay on the field's device.
     """
 
-    def __init__(self, fn, n: int, lo: np.ndarray, step: np.ndarray, level: float, device, factor: int, band: float = 3.0):
+    def __init__(self, fn, n: int, grid: Grid, level: float, factor: int, band: float = 3.0):
         self.factor, self.level = factor, level
         m = (n - 1) // factor + 1
-        idx = np.arange(m) * factor
-        grid = np.stack(np.meshgrid(idx, idx, idx, indexing="ij"), -1).reshape(-1, 3)
-        self.values = evaluate_block(fn, lo + grid * step, device).reshape(m, m, m)
-        self.threshold = band * factor * float(np.linalg.norm(step))
+        axis = grid.axis(0, n, factor)
+        slab = max(1, _chunk(grid.device) // (m * m))  # x slices evaluated together
+        self.values = torch.cat([evaluate_points(fn, grid.block([axis[i:i + slab], axis, axis])).reshape(-1, m, m)
+                                 for i in range(0, m, slab)])
+        self.threshold = band * factor * float(torch.linalg.vector_norm(grid.step))
 
-    def block_is_far(self, idx: list[np.ndarray]) -> bool:
+    def _coarse_slices(self, bounds: list[tuple[int, int]]) -> tuple[slice, ...]:
         f = self.factor
-        sl = tuple(slice(max(ix[0] // f - 1, 0), ix[-1] // f + 2) for ix in idx)
-        return bool(np.abs(self.values[sl] - self.level).min() > self.threshold)
+        return tuple(slice(max(first // f - 1, 0), last // f + 2) for first, last in bounds)
 
-    def block_values(self, fn, idx: list[np.ndarray], lo: np.ndarray, step: np.ndarray, device) -> np.ndarray:
-        from scipy.ndimage import map_coordinates
+    def block_is_far(self, bounds: list[tuple[int, int]]) -> bool:
+        """Whether no sample of the block (first and last fine index per axis) is near the level."""
+        return bool((self.values[self._coarse_slices(bounds)] - self.level).abs().min() > self.threshold)
 
-        grid = np.stack(np.meshgrid(*idx, indexing="ij"), -1).reshape(-1, 3)
-        coarse = map_coordinates(self.values, (grid / self.factor).T, order=1, mode="nearest")
-        near = np.abs(coarse - self.level) <= self.threshold
-        if near.any():
-            coarse[near] = evaluate_block(fn, lo + grid[near] * step, device)
-        return coarse.reshape(len(idx[0]), len(idx[1]), len(idx[2]))
+    def block_values(self, fn, axes: list[torch.Tensor], grid: Grid) -> torch.Tensor:
+        """The block's values on the device: interpolated from the coarse grid, exact in the band."""
+        m = self.values.shape[0]
+        window = self._coarse_slices([(int(axis[0]), int(axis[-1])) for axis in axes])
+        values = self.values[window]  # the coarse samples around the block
+        for dim, axis in enumerate(axes):  # separable trilinear interpolation, clamped at the far end
+            c = (axis.to(grid.lo.dtype) / self.factor).clamp(max=m - 1)
+            c0 = c.floor().long()
+            c1 = (c0 + 1).clamp(max=m - 1)
+            start = window[dim].start
+            values = _lerp_axis(values, dim, c0 - start, c1 - start, (c - c0).float())
+        near = (values - self.level).abs() <= self.threshold
+        where = near.nonzero()
+        if len(where):
+            index = torch.stack([axes[d][where[:, d]] for d in range(3)], -1)
+            values[near] = evaluate_points(fn, grid.points(index))
+        return values
+
+
+def _mesh_block(values: np.ndarray, origin: tuple[int, int, int], level: float, direction: str, n: int):
+    """Marching cubes on the sub-blocks of ``values`` that hold a sign change; vertices in global
+    grid coordinates with their edge keys."""
+    from skimage.measure import marching_cubes
+
+    keys, coords, faces, count = [], [], [], 0
+    s = SUB_BLOCK
+    for i in range(0, max(values.shape[0] - 1, 1), s):
+        for j in range(0, max(values.shape[1] - 1, 1), s):
+            for k in range(0, max(values.shape[2] - 1, 1), s):
+                sub = values[i:i + s + 1, j:j + s + 1, k:k + s + 1]
+                if min(sub.shape) < 2 or not (sub.min() < level < sub.max()):
+                    continue
+                verts, tris, _, _ = marching_cubes(sub, level, gradient_direction=direction, allow_degenerate=False)
+                verts = verts + np.array((origin[0] + i, origin[1] + j, origin[2] + k), float)
+                keys.append(edge_keys(verts, n + 1))
+                coords.append(verts)
+                faces.append(tris + count)
+                count += len(verts)
+    if not coords:
+        return np.zeros(0, np.int64), np.zeros((0, 3)), np.zeros((0, 3), np.int64)
+    return np.concatenate(keys), np.concatenate(coords), np.concatenate(faces)
 
 
 def marching_cubes_blocks(fn: Callable[[torch.Tensor], torch.Tensor], resolution: int, block_res: int,
@@ -95,47 +180,40 @@ def marching_cubes_blocks(fn: Callable[[torch.Tensor], torch.Tensor], resolution
     from outside. ``skip_far`` (signed distance fields only) skips blocks that cannot hold the
     surface and, from 513 samples per axis, evaluates only a narrow band around it
     (``NarrowBand``). Returns vertices (V, 3) in the box's frame and faces (F, 3)."""
-    from skimage.measure import marching_cubes
-
-    import os
-    from concurrent.futures import ThreadPoolExecutor
-
     n = resolution
     step = (hi - lo) / (n - 1)
+    grid = Grid(lo, step, device)
     starts = list(range(0, n - 1, block_res))
     pending = []
     total, done = len(starts) ** 3, 0
     direction = "descent" if inside == "negative" else "ascent"
 
-    def mesh_block(values: np.ndarray, origin: tuple[int, int, int]):
-        verts, faces, _, _ = marching_cubes(values, level, gradient_direction=direction, allow_degenerate=False)
-        coords = verts + np.array(origin, float)
-        return edge_keys(coords, n + 1), coords, faces
-
     pool = ThreadPoolExecutor(max_workers=max(1, min(8, (os.cpu_count() or 2) - 1)))
     factor = max(1, (n - 1) // 256)
-    band = NarrowBand(fn, n, lo, step, level, device, factor) if skip_far and factor >= 2 else None
+    band = NarrowBand(fn, n, grid, level, factor) if skip_far and factor >= 2 else None
     for i in starts:
         for j in starts:
             for k in starts:
-                idx = [np.arange(s, min(s + block_res, n - 1) + 1) for s in (i, j, k)]
-                far = band.block_is_far(idx) if band else skip_far and block_is_far(fn, idx, lo, step, level, device)
-                if far:
-                    done += 1
-                    continue
-                if band is not None:
-                    values = band.block_values(fn, idx, lo, step, device)
-                else:
-                    grid = np.stack(np.meshgrid(*idx, indexing="ij"), -1).reshape(-1, 3)
-                    values = evaluate_block(fn, lo + grid * step, device).reshape(len(idx[0]), len(idx[1]), len(idx[2]))
+                bounds = [(s, min(s + block_res, n - 1)) for s in (i, j, k)]
                 done += 1
                 report_progress(reporter, "marching cubes", done, total)
+                if band is not None:
+                    if band.block_is_far(bounds):
+                        continue
+                elif skip_far and block_is_far(fn, [np.arange(a, b + 1) for a, b in bounds], lo, step, level, device):
+                    continue
+                axes = [grid.axis(a, b + 1) for a, b in bounds]
+                if band is not None:
+                    values = band.block_values(fn, axes, grid)
+                else:
+                    values = evaluate_points(fn, grid.block(axes)).reshape(*(len(a) for a in axes))
+                values = values.cpu().numpy()
                 if not (values.min() < level < values.max()) or min(values.shape) < 2:
                     continue
                 while sum(not f.done() for f in pending) >= 2 * pool._max_workers:  # bound memory
                     next(f for f in pending if not f.done()).result()
-                pending.append(pool.submit(mesh_block, values, (i, j, k)))  # MC on CPU threads while the
-                # device evaluates the next block
+                pending.append(pool.submit(_mesh_block, values, (i, j, k), level, direction, n))  # on a CPU
+                # thread while the device evaluates the next block
     all_keys, all_verts, all_faces, offset = [], [], [], 0
     for future in pending:
         keys, coords, faces = future.result()
@@ -144,12 +222,12 @@ def marching_cubes_blocks(fn: Callable[[torch.Tensor], torch.Tensor], resolution
         all_faces.append(faces + offset)
         offset += len(coords)
     pool.shutdown()
-    if not all_verts:
+    if offset == 0:
         return np.zeros((0, 3)), np.zeros((0, 3), np.int64)
     keys = np.concatenate(all_keys)
     unique, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
     verts = np.concatenate(all_verts)[first]
-    faces = inverse[np.concatenate(all_faces)]
+    faces = inverse.reshape(-1)[np.concatenate(all_faces)]
     faces = faces[(faces[:, 0] != faces[:, 1]) & (faces[:, 1] != faces[:, 2]) & (faces[:, 0] != faces[:, 2])]
     return lo + verts * step, faces.astype(np.int64)
 
