@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -225,7 +225,7 @@ def marching_cubes_blocks(fn: Callable[[torch.Tensor], torch.Tensor], resolution
     if offset == 0:
         return np.zeros((0, 3)), np.zeros((0, 3), np.int64)
     keys = np.concatenate(all_keys)
-    unique, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
     verts = np.concatenate(all_verts)[first]
     faces = inverse.reshape(-1)[np.concatenate(all_faces)]
     faces = faces[(faces[:, 0] != faces[:, 1]) & (faces[:, 1] != faces[:, 2]) & (faces[:, 0] != faces[:, 2])]
