@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# One GPU call: meshcast's NeuS on the two-orbit bunny capture for 120 s (512^3 mesh, scored against
+# the true mesh), then lego NeuS for 90 s with extraction at 512^3 and 2048^3, then the extraction's
+# host-side cost on an analytic sphere (benchmarks/extraction_bench.py) at 1024^3 and 2048^3.
+#
+#   bash benchmarks/device_bunny_lego.sh    # on the device, with .whl and .devdata carried
+set -u
+OUT=${OUT:-/tmp/out}
+mkdir -p "$OUT"
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl >/dev/null 2>&1
+export PYTHONPATH=/tmp/site:$PWD/core PYTHONUNBUFFERED=1
+nvidia-smi --query-gpu=name,driver_version --format=csv | tee "$OUT/gpu.txt"
+start=$(date +%s)
+B=.devdata/bunny_2orbit
+timeout 230 python3 benchmarks/gpu_reconstruction.py capture --data .devdata --out /tmp/cap --scene $B/scene \
+    --reference $B/reference.json --mesh $B/stanford-bunny.obj --seconds 120 --extract 512 >"$OUT/cap.log" 2>&1
+echo "bunny rc $? after $(( $(date +%s) - start )) s"; tail -n 1 "$OUT/cap.log" | cut -c1-4000
+cp /tmp/cap/*.json "$OUT/" 2>/dev/null
+timeout 300 python3 benchmarks/gpu_reconstruction.py lego-neus --data .devdata --out /tmp/lneus --seconds 90 \
+    --extract 512 2048 --iou-views 10 >"$OUT/lneus.log" 2>&1
+echo "lego neus rc $? after $(( $(date +%s) - start )) s"; tail -n 1 "$OUT/lneus.log" | cut -c1-4000
+cp /tmp/lneus/*.json "$OUT/" 2>/dev/null
+timeout 120 python3 benchmarks/extraction_bench.py --resolution 1024 2048 --device cuda --json "$OUT/extraction_bench.json"
+echo "call done after $(( $(date +%s) - start )) s"
