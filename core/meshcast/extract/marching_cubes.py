@@ -54,7 +54,7 @@ def evaluate_points(fn: Callable[[torch.Tensor], torch.Tensor], pts: torch.Tenso
 
 def evaluate_block(fn: Callable[[torch.Tensor], torch.Tensor], pts: np.ndarray, device) -> np.ndarray:
     """``fn`` at points (P, 3) given as a NumPy array; float32 values (P,) as a NumPy array."""
-    return evaluate_points(fn, torch.from_numpy(np.asarray(pts, np.float64)).to(device)).cpu().numpy()
+    return evaluate_points(fn, torch.from_numpy(np.asarray(pts, np.float64)).float().to(device)).cpu().numpy()
 
 
 class Grid:
