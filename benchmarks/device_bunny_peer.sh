@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One GPU call: build the NeuS peer (instant-nsr-pl: nerfacc 0.3.3's CUDA library and tiny-cuda-nn)
-# from its own source while the GPU times the encoding step's parts and the walk's launch plans on
-# this machine, then train the peer on the two-orbit bunny capture for 120 s and score its 512^3
+# from its own source while the GPU times the encoding step's parts on
+# this machine (and the forward with its level groups interleaved: forward_interleave.py),
+# then train the peer on the two-orbit bunny capture for 120 s and score its 512^3
 # mesh like meshcast's (benchmarks/peer_instant_nsr.py).
 #
 #   bash benchmarks/device_bunny_peer.sh    # on the device, with .whl, .peer and .devdata/bunny_2orbit carried
@@ -23,9 +24,7 @@ start=$(date +%s)
 (PYTHONPATH=/tmp/peersite:$PYTHONPATH MAX_JOBS=12 CC=/usr/bin/gcc CXX=/usr/bin/g++ \
     python3 benchmarks/build_instant_nsr.py --out .peer/instant_nsr/prebuilt >"$OUT/nsr_build.log" 2>&1) &
 timeout 120 python3 benchmarks/step_parts.py --json "$OUT/step_parts.json" --points rays --rounds 2 --label h200 2>&1 | tail -n 8
-timeout 150 python3 benchmarks/backward_parts.py --json "$OUT/walk_plans.json" --points rays --only-plans --walk-plans \
-    --rep-ms 60 >"$OUT/walk_plans.log" 2>&1
-grep -E "^plan" "$OUT/walk_plans.log" | cut -c1-260 | tail -n 30
+timeout 150 python3 benchmarks/forward_interleave.py --json "$OUT/forward_interleave.json" --points rays --rounds 2 2>&1 | tail -n 9
 wait
 echo "builds done after $(( $(date +%s) - start )) s"
 tail -n 2 "$OUT/tcnn_build.log" "$OUT/nsr_build.log"

@@ -129,6 +129,22 @@ def test_forward_tile_layouts_match_reference(fast, monkeypatch, layout, dtype):
         assert_rel(got, exact, 1e-6 if dtype == torch.float32 else 1e-3)
 
 
+@pytest.mark.parametrize("interleave", [(1, (2, 0, 1)), (2, (0, 3, 1, 2)), (4, (3, 2, 1, 0)), (3, (0, 1, 2))])
+def test_forward_with_level_groups_interleaved(fast, monkeypatch, interleave):
+    """Level groups launched interleaved (consecutive programs take K groups of one sample block,
+    in a given order): every sample and level still computed once, as the reference does."""
+    monkeypatch.setitem(fast.FORWARD_LAUNCH, "pair_rows", True)
+    monkeypatch.setitem(fast.FORWARD_LAUNCH, "interleave", interleave)
+    torch.manual_seed(3)
+    lv, table = grid_setup(levels=7, log2=10, base=4, finest=64)
+    x = torch.cat([ray_points(4, 13, seed=4), points(60, lv, seed=3)])
+    exact = reference.hash_encode(x, table, lv)
+    for group in (2, 4):  # 4 and 2 level groups (the K that does not divide them falls back)
+        groups = -(-7 // group)
+        assert bool(fast._forward_interleave(groups)) == (groups % interleave[0] == 0)
+        assert_rel(fast.encode_forward(x, table, lv, levels_per_program=group, block=16), exact, 1e-6)
+
+
 @pytest.mark.parametrize("features, log2, n, min_warps", [(2, 10, 300, 0), (3, 9, 70, 0), (2, 10, 0, 0),
                                                         (2, 10, 1, 0), (2, 10, 300, 10**6)])
 def test_forward_zeroes_the_gradient_buffer(fast, monkeypatch, features, log2, n, min_warps):

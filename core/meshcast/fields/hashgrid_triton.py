@@ -230,16 +230,32 @@ if _TRITON:
             return (a | (b << 16)).to(tl.int32, bitcast=True)
 
     @triton.jit
+    def _block_group(L: tl.constexpr, LG: tl.constexpr, ORDER: tl.constexpr, K: tl.constexpr):
+        """This program's sample block and level group: program_id(0) and (1), or with K > 0 from a
+        one-dimensional grid in which K level groups run interleaved (consecutive programs take
+        the K groups of one sample block), the groups in the order of ORDER's 4-bit digits."""
+        if K == 0:
+            return tl.program_id(0), tl.program_id(1)
+        else:
+            G: tl.constexpr = (L + LG - 1) // LG
+            pid = tl.program_id(0)
+            span = (tl.num_programs(0) // G) * K
+            slot = (pid // span) * K + pid % K
+            return (pid % span) // K, (ORDER >> (slot * 4)) & 15
+
+    @triton.jit
     def _setup(x_ptr, level_ptr, scale_ptr, T, N, L: tl.constexpr, LG: tl.constexpr, BIG: tl.constexpr,
-               BLOCK: tl.constexpr, EVICT: tl.constexpr, REP: tl.constexpr = 1, TR: tl.constexpr = False):
-        """This program's samples and levels (program_id(1)'s group of LG), the level constants
+               BLOCK: tl.constexpr, EVICT: tl.constexpr, REP: tl.constexpr = 1, TR: tl.constexpr = False,
+               ORDER: tl.constexpr = 0, K: tl.constexpr = 0):
+        """This program's samples and levels (program_id(1)'s group of LG, or ``_block_group``'s), the level constants
         (scale; vertices per axis, rows, hashed as [1, LG]) and each level's cell: [BLOCK, LG] tiles.
         ``level_ptr``: int32 (L, 4) rows of (vertices per axis, rows used, hashed, first row). REP > 1: every
         sample on REP consecutive tile rows ([BLOCK * REP, LG] tiles). TR: [LG, BLOCK] tiles, samples
         along the second axis (the lanes of a warp)."""
-        n = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK * REP) // REP
+        bid, gid = _block_group(L, LG, ORDER, K)
+        n = bid * BLOCK + tl.arange(0, BLOCK * REP) // REP
         nmask = n < N
-        lv = tl.program_id(1) * LG + tl.arange(0, LG)
+        lv = gid * LG + tl.arange(0, LG)
         scale = tl.load(scale_ptr + lv, mask=lv < L, other=1.0)
         stride = _per_level(tl.load(level_ptr + lv * 4, mask=lv < L, other=2), TR)
         size = _per_level(tl.load(level_ptr + lv * 4 + 1, mask=lv < L, other=8), TR)
@@ -258,13 +274,13 @@ if _TRITON:
     @triton.jit
     def _fwd_rows(x_ptr, table_ptr, level_ptr, scale_ptr, out_ptr, N, T, L: tl.constexpr, LG: tl.constexpr,
                   ELEM: tl.constexpr, POW2: tl.constexpr, BIG: tl.constexpr, BLOCK: tl.constexpr,
-                  EVICT: tl.constexpr):
+                  EVICT: tl.constexpr, ORDER: tl.constexpr = 0, K: tl.constexpr = 0):
         """The two-feature forward with every sample on two consecutive tile rows, one per x offset
         of its corners: the x-neighbour rows of a corner pair are loaded by lanes of the same
         instruction, and the hash puts them in one 32-byte sector 3 times in 4 (float32 rows;
         16-bit: 7 in 8). The pairs are summed at the end."""
         _n, _nmask, lv, mask2, _scale, lvl, ix, iy, iz, fx, fy, fz, level_base = _setup(
-            x_ptr, level_ptr, scale_ptr, T, N, L, LG, BIG, BLOCK, EVICT, 2)
+            x_ptr, level_ptr, scale_ptr, T, N, L, LG, BIG, BLOCK, EVICT, 2, False, ORDER, K)
         cx = (tl.arange(0, 2 * BLOCK) % 2)[:, None]
         ixc = ix + cx
         wx = tl.where(cx == 1, fx, 1.0 - fx)
@@ -282,7 +298,7 @@ if _TRITON:
             acc1 += v1 * w
         out0 = tl.sum(tl.reshape(acc0, [BLOCK, 2, LG]), axis=1)
         out1 = tl.sum(tl.reshape(acc1, [BLOCK, 2, LG]), axis=1)
-        ns = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+        ns = _block_group(L, LG, ORDER, K)[0] * BLOCK + tl.arange(0, BLOCK)
         smask = (ns < N)[:, None]
         if L % LG != 0:
             smask = smask & (lv < L)[None, :]
@@ -316,7 +332,8 @@ if _TRITON:
                     L: tl.constexpr, LG: tl.constexpr, F: tl.constexpr, PACK: tl.constexpr, ELEM: tl.constexpr,
                     POW2: tl.constexpr, BIG: tl.constexpr, BLOCK: tl.constexpr, EVICT: tl.constexpr,
                     PAIR_ROWS: tl.constexpr = False, zero_ptr=None, zchunk=0, ZERO: tl.constexpr = False,
-                    ZBLOCK: tl.constexpr = 512, ALIGNED: tl.constexpr = False):
+                    ZBLOCK: tl.constexpr = 512, ALIGNED: tl.constexpr = False, ORDER: tl.constexpr = 0,
+                    K: tl.constexpr = 0):
         """Features of BLOCK samples at every level; PACK == 2: both features in one load and store
         (table and out as packed words), else feature program_id(2) alone. PAIR_ROWS (PACK == 2):
         the corners' x offset on consecutive tile rows (``_fwd_rows``). ZERO: the programs of
@@ -327,7 +344,8 @@ if _TRITON:
             if tl.program_id(2) == 0:
                 _zero_share(zero_ptr, level_ptr, zchunk, tl.program_id(1), L, LG, F, BIG, ZBLOCK, ALIGNED)
         if PAIR_ROWS:  # PACK == 2
-            _fwd_rows(x_ptr, table_ptr, level_ptr, scale_ptr, out_ptr, N, T, L, LG, ELEM, POW2, BIG, BLOCK, EVICT)
+            _fwd_rows(x_ptr, table_ptr, level_ptr, scale_ptr, out_ptr, N, T, L, LG, ELEM, POW2, BIG, BLOCK, EVICT,
+                      ORDER, K)
         else:
             n, _nmask, lv, mask2, _scale, lvl, ix, iy, iz, fx, fy, fz, level_base = _setup(
                 x_ptr, level_ptr, scale_ptr, T, N, L, LG, BIG, BLOCK, EVICT)
@@ -907,7 +925,7 @@ def _reduction_kind(scatter: Scatter, device: torch.device, features: int) -> in
 # Samples and levels per program, warps, and the cache hint for streamed data (x, out, d out):
 # the fastest found on an H100 (benchmarks/RESULTS.md). Kernels compile without FMA contraction
 # so that cell fractions round exactly like the reference's (x * N, then minus floor).
-FORWARD_LAUNCH = {"block": 32, "levels": 4, "num_warps": 4, "evict": "", "pair_rows": True}
+FORWARD_LAUNCH = {"block": 32, "levels": 4, "num_warps": 4, "evict": "", "pair_rows": True, "interleave": None}
 BACKWARD_LAUNCH = {"block": 32, "levels": 4, "num_warps": 2, "evict": "", "transposed": True}
 # scatter="walk": consecutive samples per thread (chunk), threads along samples (chunks) x levels
 # split: one launch per level group, else one for all; launches (overrides split): the level
@@ -963,6 +981,20 @@ def backward_warps(block: int, levels_per_program: int, num_warps: int) -> int:
     return max(1, min(num_warps, block * levels_per_program // 32))
 
 
+def _forward_interleave(groups: int) -> dict:
+    """The forward's ORDER and K (``_block_group``) from ``FORWARD_LAUNCH["interleave"]``: None
+    (level groups one after the other, program_id(1)), or (K, order): K groups at a time, taken in
+    ``order`` (a permutation of the groups; groups past the grid's are dropped)."""
+    setting = FORWARD_LAUNCH.get("interleave")
+    if not setting:
+        return {}
+    k, order = setting
+    order = [g for g in order if g < groups] + [g for g in range(groups) if g not in order]
+    if groups % k or groups > 16:
+        return {}
+    return {"ORDER": sum(g << (4 * i) for i, g in enumerate(order)), "K": k}
+
+
 def _grid(n: int, meta: dict, block: int) -> tuple[int, int, int]:
     """Programs: sample blocks (fastest, so a level group's table stays in L2), level groups, features."""
     return triton.cdiv(n, block), triton.cdiv(meta["L"], meta["LG"]), meta["F"] // meta["PACK"]
@@ -1005,11 +1037,15 @@ def encode_forward(x: torch.Tensor, table: torch.Tensor, levels: reference.Level
             zeroing = {"zero_ptr": zero, **_zero_shares(layout, meta, range(triton.cdiv(n_levels, meta["LG"])),
                                                         programs)}
     if n:
-        _encode_fwd[_grid(max(n, 1), meta, block)](
+        grid = _grid(max(n, 1), meta, block)
+        pair_rows = bool(FORWARD_LAUNCH["pair_rows"]) and meta["PACK"] == 2
+        interleave = _forward_interleave(grid[1]) if pair_rows and not zeroing else {}
+        if interleave:
+            grid = (grid[0] * grid[1], 1, 1)
+        _encode_fwd[grid](
             x, _words(table, meta), ints, scale, _words(out, meta), n, layout.hash_rows, BLOCK=block,
             num_warps=num_warps or FORWARD_LAUNCH["num_warps"], EVICT=FORWARD_LAUNCH["evict"],
-            PAIR_ROWS=bool(FORWARD_LAUNCH["pair_rows"]) and meta["PACK"] == 2, enable_fp_fusion=False,
-            **zeroing, **meta)
+            PAIR_ROWS=pair_rows, enable_fp_fusion=False, **zeroing, **interleave, **meta)
     return out
 
 

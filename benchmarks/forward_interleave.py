@@ -1,0 +1,70 @@
+"""The forward with its level groups interleaved (``FORWARD_LAUNCH["interleave"]``): consecutive
+programs take K level groups of one sample block, so instruction-bound coarse groups and
+L2-bound fine groups can share the SMs, against the default (one group after the other, each
+group's tables alone in L2). Each setting: the forward and the whole step (forward + walk
+backward), CUDA graphs, checked against the default's output, in ``--rounds`` alternations.
+
+  python benchmarks/forward_interleave.py --json $OUT/interleave.json [--points rays] [--rounds 2]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import backward_parts as parts  # graph_ms
+import encoding_bench as bench  # the same workload and points
+import step_parts  # make_table
+
+from meshcast.fields import hashgrid_triton as fast
+
+SETTINGS = {"default (groups one after the other)": None, "all 4 interleaved": (4, (0, 1, 2, 3)),
+            "0+3 then 1+2": (2, (0, 3, 1, 2)), "0+2 then 1+3": (2, (0, 2, 1, 3)), "3+0 then 2+1": (2, (3, 0, 2, 1)),
+            "all 4, fine first": (4, (3, 2, 1, 0)), "one by one, fine first": (1, (3, 2, 1, 0))}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--json", type=Path, required=True)
+    parser.add_argument("--points", choices=["uniform", "rays"], default="rays")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rep-ms", type=int, default=100)
+    args = parser.parse_args()
+    cfg = bench.WORKLOAD
+    bench.POINTS = args.points
+    gen = torch.Generator(device="cuda").manual_seed(5)
+    n = 2**18
+    x = bench.make_points(n, gen)
+    table, levels = step_parts.make_table(cfg, gen, 1)
+    leaf = table.clone().requires_grad_(True)
+    gout = torch.randn(n, cfg.output_dim, device="cuda", generator=gen)
+    expected = fast.encode_forward(x, table, levels)
+    times: dict[str, dict[str, list[float]]] = {name: {"forward": [], "step": []} for name in SETTINGS}
+    errors = {}
+    for _ in range(args.rounds):
+        for name, setting in SETTINGS.items():
+            fast.FORWARD_LAUNCH["interleave"] = setting
+            got = fast.encode_forward(x, table, levels)
+            errors[name] = float((got - expected).abs().max())
+            times[name]["forward"].append(parts.graph_ms(lambda: fast.encode_forward(x, table, levels), args.rep_ms))
+            times[name]["step"].append(parts.graph_ms(
+                lambda: torch.autograd.grad(fast.hash_encode(x, leaf, levels, "walk"), [leaf], gout), args.rep_ms))
+    fast.FORWARD_LAUNCH["interleave"] = None
+    result = {"date": time.strftime("%Y-%m-%d"), "gpu": torch.cuda.get_device_name(0), "torch": torch.__version__,
+              "triton": __import__("triton").__version__, "command": " ".join(sys.argv), "points": args.points,
+              "settings": {k: v for k, v in SETTINGS.items()}, "ms": times, "max_abs_diff": errors}
+    args.json.write_text(json.dumps(result, indent=1))
+    for name, t in times.items():
+        print(f"{name:40s} forward {statistics.median(t['forward']):.4f} ms ({', '.join(f'{v:.4f}' for v in t['forward'])})"
+              f"  step {statistics.median(t['step']):.4f} ms ({', '.join(f'{v:.4f}' for v in t['step'])})"
+              f"  max |diff| {errors[name]:.1e}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
