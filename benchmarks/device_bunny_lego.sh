@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One GPU call: meshcast's NeuS on the two-orbit bunny capture for 120 s (512^3 mesh, scored against
+# One GPU call: the forward with its level groups interleaved (forward_interleave.py), meshcast's NeuS on the two-orbit bunny capture for 120 s (512^3 mesh, scored against
 # the true mesh), then lego NeuS for 90 s with extraction at 512^3 and 2048^3, then the extraction's
 # host-side cost on an analytic sphere (benchmarks/extraction_bench.py) at 1024^3 and 2048^3.
 #
@@ -11,6 +11,7 @@ python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upg
 export PYTHONPATH=/tmp/site:$PWD/core PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,driver_version --format=csv | tee "$OUT/gpu.txt"
 start=$(date +%s)
+timeout 150 python3 benchmarks/forward_interleave.py --json "$OUT/forward_interleave.json" --points rays --rounds 2 2>&1 | tail -n 9
 B=.devdata/bunny_2orbit
 timeout 230 python3 benchmarks/gpu_reconstruction.py capture --data .devdata --out /tmp/cap --scene $B/scene \
     --reference $B/reference.json --mesh $B/stanford-bunny.obj --seconds 120 --extract 512 >"$OUT/cap.log" 2>&1
