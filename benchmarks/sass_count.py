@@ -57,7 +57,7 @@ def main() -> int:
                     {"x_ptr": "*fp32", "table_ptr": WORDS, "level_ptr": "*i32", "scale_ptr": "*fp32",
                      "out_ptr": WORDS, "zero_ptr": "*fp32"},
                     {**grid, "F": 2, "PACK": 2, "BLOCK": 32, "PAIR_ROWS": True, "ZERO": False, "ZBLOCK": 512,
-                     "ALIGNED": False}, num_warps=4)
+                     "ALIGNED": False, "ORDER": 0, "K": 0}, num_warps=4)
     walk = count(fast._encode_bwd_walk,
                  {"x_ptr": "*fp32", "level_ptr": "*i32", "scale_ptr": "*fp32", "gout_ptr": WORDS,
                   "gtable_ptr": "*fp32"},
