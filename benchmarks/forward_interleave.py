@@ -29,12 +29,42 @@ SETTINGS = {"default (groups one after the other)": None, "all 4 interleaved": (
             "all 4, fine first": (4, (3, 2, 1, 0)), "one by one, fine first": (1, (3, 2, 1, 0))}
 
 
+def sweep(x, table, levels, leaf, gout, args) -> None:
+    """The step at other forward launch settings (block, warps) and walk samples per thread, with
+    the default interleave; each checked against the reference settings' output and gradient."""
+    forward0, walk0 = dict(fast.FORWARD_LAUNCH), dict(fast.WALK_LAUNCH)
+
+    def step():
+        return torch.autograd.grad(fast.hash_encode(x, leaf, levels, "walk"), [leaf], gout)[0]
+
+    expected = step()
+    rows = []
+    settings = [({"block": b, "num_warps": w}, {}) for b, w in ((32, 4), (32, 2), (32, 8), (64, 4), (64, 8), (16, 2))]
+    settings += [({}, {"chunk_by_launch": c}) for c in ((32, 24, 16), (32, 16, 24), (48, 16, 16), (24, 16, 16))]
+    for _ in range(args.rounds):
+        for forward, walk in settings:
+            fast.FORWARD_LAUNCH.update(forward0, **forward)
+            fast.WALK_LAUNCH.update(walk0, **walk)
+            err = float((step() - expected).norm() / expected.norm())
+            rows.append({"forward": {**forward0, **forward}, "walk_chunks": fast.WALK_LAUNCH["chunk_by_launch"],
+                         "rel_err": err, "step_ms": parts.graph_ms(step, args.rep_ms)})
+            print(f"forward block {rows[-1]['forward']['block']} warps {rows[-1]['forward']['num_warps']} "
+                  f"walk chunks {rows[-1]['walk_chunks']}: step {rows[-1]['step_ms']:.4f} ms, rel err {err:.1e}",
+                  flush=True)
+    fast.FORWARD_LAUNCH.update(forward0)
+    fast.WALK_LAUNCH.update(walk0)
+    args.json.write_text(json.dumps({"date": time.strftime("%Y-%m-%d"), "gpu": torch.cuda.get_device_name(0),
+                                     "command": " ".join(sys.argv), "rows": rows}, indent=1, default=str))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", type=Path, required=True)
     parser.add_argument("--points", choices=["uniform", "rays"], default="rays")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--rep-ms", type=int, default=100)
+    parser.add_argument("--sweep", action="store_true",
+                        help="instead: the default interleave at other forward launches and walk chunks (step only)")
     args = parser.parse_args()
     cfg = bench.WORKLOAD
     bench.POINTS = args.points
@@ -44,6 +74,8 @@ def main() -> None:
     table, levels = step_parts.make_table(cfg, gen, 1)
     leaf = table.clone().requires_grad_(True)
     gout = torch.randn(n, cfg.output_dim, device="cuda", generator=gen)
+    if args.sweep:
+        return sweep(x, table, levels, leaf, gout, args)
     expected = fast.encode_forward(x, table, levels)
     times: dict[str, dict[str, list[float]]] = {name: {"forward": [], "step": []} for name in SETTINGS}
     errors = {}

@@ -129,19 +129,23 @@ def test_forward_tile_layouts_match_reference(fast, monkeypatch, layout, dtype):
         assert_rel(got, exact, 1e-6 if dtype == torch.float32 else 1e-3)
 
 
-@pytest.mark.parametrize("interleave", [(1, (2, 0, 1)), (2, (0, 3, 1, 2)), (4, (3, 2, 1, 0)), (3, (0, 1, 2))])
+@pytest.mark.parametrize("interleave", [(2, (3, 0, 2, 1)), (1, (2, 3, 0, 1)), (4, (3, 2, 1, 0)), (2, (1, 0)),
+                                        (3, (0, 1, 2, 3)), None])
 def test_forward_with_level_groups_interleaved(fast, monkeypatch, interleave):
     """Level groups launched interleaved (consecutive programs take K groups of one sample block,
-    in a given order): every sample and level still computed once, as the reference does."""
+    in a given order): every sample and level still computed once, as the reference does. A
+    setting for another number of groups, or a K that does not divide them, launches the groups
+    one after the other."""
     monkeypatch.setitem(fast.FORWARD_LAUNCH, "pair_rows", True)
     monkeypatch.setitem(fast.FORWARD_LAUNCH, "interleave", interleave)
     torch.manual_seed(3)
     lv, table = grid_setup(levels=7, log2=10, base=4, finest=64)
     x = torch.cat([ray_points(4, 13, seed=4), points(60, lv, seed=3)])
     exact = reference.hash_encode(x, table, lv)
-    for group in (2, 4):  # 4 and 2 level groups (the K that does not divide them falls back)
+    for group in (2, 4):  # 4 and 2 level groups
         groups = -(-7 // group)
-        assert bool(fast._forward_interleave(groups)) == (groups % interleave[0] == 0)
+        used = interleave is not None and len(interleave[1]) == groups and groups % interleave[0] == 0
+        assert bool(fast._forward_interleave(groups)) == used
         assert_rel(fast.encode_forward(x, table, lv, levels_per_program=group, block=16), exact, 1e-6)
 
 
