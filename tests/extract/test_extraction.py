@@ -47,7 +47,7 @@ def test_sub_blocks_weld_into_one_marching_cubes_mesh():
     they give the mesh of one scikit-image call over the whole grid."""
     from skimage.measure import marching_cubes
 
-    from meshcast.extract.marching_cubes import SUB_BLOCK
+    from meshcast.extract.mc_worker import SUB_BLOCK
 
     n = 3 * SUB_BLOCK + 7  # sub-blocks of every size, also a last one of a few cells
     axis = np.linspace(-1, 1, n)
@@ -115,3 +115,50 @@ def test_narrow_band_gives_the_same_mesh_as_full_evaluation():
     banded = marching_cubes_blocks(wavy, 513, 128, -np.ones(3), np.ones(3), skip_far=True)
     assert np.array_equal(full[1], banded[1]) and np.allclose(full[0], banded[0], atol=1e-12)
     assert sum(calls) < 0.25 * evaluated_full
+
+
+def test_worker_processes_give_the_same_mesh(monkeypatch):
+    """From PROCESS_MIN_RESOLUTION (on PROCESS_MIN_CPUS cores), marching cubes runs in spawned
+    worker processes: the same mesh as in a thread."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from meshcast.extract import marching_cubes as mc
+
+    fn = SphereField(0.55).geometry
+    in_thread = marching_cubes_blocks(fn, 48, 16, -np.ones(3), np.ones(3))
+    pools = []
+    make = mc._meshing_pool
+    monkeypatch.setattr(mc, "PROCESS_MIN_RESOLUTION", 0)
+    monkeypatch.setattr(mc, "PROCESS_MIN_CPUS", 1)
+    monkeypatch.setattr(mc, "_meshing_pool", lambda resolution: pools.append(make(resolution)) or pools[-1])
+    in_processes = marching_cubes_blocks(fn, 48, 16, -np.ones(3), np.ones(3))
+    assert isinstance(pools[0], ProcessPoolExecutor)
+    assert np.array_equal(in_thread[0], in_processes[0]) and np.array_equal(in_thread[1], in_processes[1])
+
+
+def test_a_dead_worker_process_loses_no_block(monkeypatch):
+    """A worker process that dies (killed, out of memory) breaks its pool: its blocks and every later
+    one are meshed in this process, and the mesh is complete."""
+    from concurrent.futures import Executor, Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    from meshcast.extract import marching_cubes as mc
+
+    class DeadPool(Executor):
+        submitted = 0
+
+        def submit(self, fn, *args, **kwargs):
+            DeadPool.submitted += 1
+            if DeadPool.submitted > 3:  # a broken pool refuses new work
+                raise BrokenProcessPool("a child process terminated abruptly")
+            future = Future()
+            future.set_exception(BrokenProcessPool("a child process terminated abruptly"))
+            return future
+
+    fn = SphereField(0.55).geometry
+    expected = marching_cubes_blocks(fn, 48, 8, -np.ones(3), np.ones(3))
+    monkeypatch.setattr(mc, "_meshing_pool", lambda resolution: DeadPool())
+    v, f = marching_cubes_blocks(fn, 48, 8, -np.ones(3), np.ones(3))
+    assert DeadPool.submitted >= 1
+    assert np.array_equal(expected[0], v) and np.array_equal(expected[1], f)
+    assert trimesh.Trimesh(v, f, process=False).is_watertight

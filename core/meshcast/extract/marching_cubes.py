@@ -9,35 +9,36 @@ floating-point noise their positions carry: no duplicated vertices and no cracks
 
 The grid's points, the narrow band's coarse grid and its interpolation are computed with torch
 on the field's device (the GPU when there is one); only the values of blocks that hold the
-surface go to the CPU, where marching cubes (scikit-image) runs on the sub-blocks of
-``SUB_BLOCK`` cells that hold a sign change, in a thread beside the device's next block.
+surface go to the CPU, where marching cubes (scikit-image, ``mc_worker``) runs on the sub-blocks
+of ``mc_worker.SUB_BLOCK`` cells that hold a sign change, beside the device's next block: in a
+thread, or for large grids on machines with many cores in worker processes (scikit-image holds
+the GIL, so threads mesh one block at a time).
 """
 from __future__ import annotations
 
+import multiprocessing
 import os
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
+from concurrent.futures import (
+    BrokenExecutor,
+    Executor,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+)
 
 import numpy as np
 import torch
 
+from meshcast.extract.mc_worker import mesh_block
 from meshcast.reporting import Reporter, report_progress
 
-SUB_BLOCK = 32  # cells per axis of the pieces marching cubes meshes (those without a sign change are skipped)
-
-
-def edge_keys(coords: np.ndarray, n: int) -> np.ndarray:
-    """Integer keys of vertices at global grid coordinates (V, 3) of an n^3 grid."""
-    rounded = np.rint(coords)
-    deviation = np.abs(coords - rounded)
-    axis = np.argmax(deviation, axis=1)
-    on_point = deviation.max(axis=1) < 1e-6
-    base = rounded.astype(np.int64)
-    rows = np.arange(len(coords))
-    base[rows, axis] = np.floor(coords[rows, axis]).astype(np.int64)
-    axis = np.where(on_point, 3, axis)
-    base[on_point] = rounded[on_point].astype(np.int64)
-    return ((base[:, 0] * n + base[:, 1]) * n + base[:, 2]) * 4 + axis
+# Marching cubes runs in worker processes (scikit-image holds the GIL in threads) from this many
+# samples per axis on machines with at least PROCESS_MIN_CPUS cores. On 2 cores processes measured
+# no faster (2048^3) or slower (1024^3: 13.5 against 9.5 s): the field's evaluation uses the same
+# cores there (benchmarks/RESULTS.md)
+PROCESS_MIN_RESOLUTION = 1024
+PROCESS_MIN_CPUS = 8
 
 
 def _chunk(device: torch.device) -> int:
@@ -147,28 +148,64 @@ class NarrowBand:
         return values
 
 
-def _mesh_block(values: np.ndarray, origin: tuple[int, int, int], level: float, direction: str, n: int):
-    """Marching cubes on the sub-blocks of ``values`` that hold a sign change; vertices in global
-    grid coordinates with their edge keys."""
-    from skimage.measure import marching_cubes
+def _workers() -> int:
+    return max(1, min(8, (os.cpu_count() or 2) - 1))
 
-    keys, coords, faces, count = [], [], [], 0
-    s = SUB_BLOCK
-    for i in range(0, max(values.shape[0] - 1, 1), s):
-        for j in range(0, max(values.shape[1] - 1, 1), s):
-            for k in range(0, max(values.shape[2] - 1, 1), s):
-                sub = values[i:i + s + 1, j:j + s + 1, k:k + s + 1]
-                if min(sub.shape) < 2 or not (sub.min() < level < sub.max()):
-                    continue
-                verts, tris, _, _ = marching_cubes(sub, level, gradient_direction=direction, allow_degenerate=False)
-                verts = verts + np.array((origin[0] + i, origin[1] + j, origin[2] + k), float)
-                keys.append(edge_keys(verts, n + 1))
-                coords.append(verts)
-                faces.append(tris + count)
-                count += len(verts)
-    if not coords:
-        return np.zeros(0, np.int64), np.zeros((0, 3)), np.zeros((0, 3), np.int64)
-    return np.concatenate(keys), np.concatenate(coords), np.concatenate(faces)
+
+def _meshing_pool(resolution: int) -> Executor:
+    """Where marching cubes runs: worker processes (spawned: the parent may hold a CUDA context)
+    for grids of ``PROCESS_MIN_RESOLUTION`` and more on ``PROCESS_MIN_CPUS`` cores, else a thread."""
+    if resolution >= PROCESS_MIN_RESOLUTION and (os.cpu_count() or 1) >= PROCESS_MIN_CPUS:
+        try:
+            return ProcessPoolExecutor(max_workers=_workers(), mp_context=multiprocessing.get_context("spawn"))
+        except (OSError, ValueError, NotImplementedError):  # no processes here: threads still work
+            pass
+    return ThreadPoolExecutor(max_workers=_workers())
+
+
+class _Meshing:
+    """Blocks' values in, their meshes out, in submission order, at most 2 x workers in flight;
+    a worker process that dies (killed, out of memory) does not lose the extraction: its blocks,
+    and every later one, are meshed in this process instead."""
+
+    def __init__(self, resolution: int, level: float, direction: str, n: int) -> None:
+        self.pool: Executor | None = _meshing_pool(resolution)
+        self.args = (level, direction, n)
+        self.pending: list[tuple[Future | None, np.ndarray, tuple[int, int, int]]] = []
+        self.done: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def submit(self, values: np.ndarray, origin: tuple[int, int, int]) -> None:
+        while len(self.pending) >= 2 * _workers():
+            self._collect_first()
+        future = None
+        if self.pool is not None:
+            try:
+                future = self.pool.submit(mesh_block, values, origin, *self.args)
+            except (BrokenExecutor, RuntimeError):
+                self._fall_back()
+        self.pending.append((future, values, origin))
+
+    def _fall_back(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+        self.pool = None
+
+    def _collect_first(self) -> None:
+        future, values, origin = self.pending.pop(0)
+        result = None
+        if future is not None:
+            try:
+                result = future.result()
+            except BrokenExecutor:
+                self._fall_back()
+        self.done.append(result if result is not None else mesh_block(values, origin, *self.args))
+
+    def results(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        while self.pending:
+            self._collect_first()
+        if self.pool is not None:
+            self.pool.shutdown()
+        return self.done
 
 
 def marching_cubes_blocks(fn: Callable[[torch.Tensor], torch.Tensor], resolution: int, block_res: int,
@@ -184,44 +221,41 @@ def marching_cubes_blocks(fn: Callable[[torch.Tensor], torch.Tensor], resolution
     step = (hi - lo) / (n - 1)
     grid = Grid(lo, step, device)
     starts = list(range(0, n - 1, block_res))
-    pending = []
     total, done = len(starts) ** 3, 0
-    direction = "descent" if inside == "negative" else "ascent"
-
-    pool = ThreadPoolExecutor(max_workers=max(1, min(8, (os.cpu_count() or 2) - 1)))
     factor = max(1, (n - 1) // 256)
     band = NarrowBand(fn, n, grid, level, factor) if skip_far and factor >= 2 else None
-    for i in starts:
-        for j in starts:
-            for k in starts:
-                bounds = [(s, min(s + block_res, n - 1)) for s in (i, j, k)]
-                done += 1
-                report_progress(reporter, "marching cubes", done, total)
-                if band is not None:
-                    if band.block_is_far(bounds):
+    meshing = _Meshing(n, level, "descent" if inside == "negative" else "ascent", n)
+    try:
+        for i in starts:
+            for j in starts:
+                for k in starts:
+                    bounds = [(s, min(s + block_res, n - 1)) for s in (i, j, k)]
+                    done += 1
+                    report_progress(reporter, "marching cubes", done, total)
+                    if band is not None:
+                        if band.block_is_far(bounds):
+                            continue
+                    elif skip_far and block_is_far(fn, [np.arange(a, b + 1) for a, b in bounds], lo, step, level,
+                                                   device):
                         continue
-                elif skip_far and block_is_far(fn, [np.arange(a, b + 1) for a, b in bounds], lo, step, level, device):
-                    continue
-                axes = [grid.axis(a, b + 1) for a, b in bounds]
-                if band is not None:
-                    values = band.block_values(fn, axes, grid)
-                else:
-                    values = evaluate_points(fn, grid.block(axes)).reshape(*(len(a) for a in axes))
-                values = values.cpu().numpy()
-                if not (values.min() < level < values.max()) or min(values.shape) < 2:
-                    continue
-                while sum(not f.done() for f in pending) >= 2 * pool._max_workers:  # bound memory
-                    next(f for f in pending if not f.done()).result()
-                pending.append(pool.submit(_mesh_block, values, (i, j, k), level, direction, n))  # on a CPU
-                # thread while the device evaluates the next block
+                    axes = [grid.axis(a, b + 1) for a, b in bounds]
+                    if band is not None:
+                        values = band.block_values(fn, axes, grid)
+                    else:
+                        values = evaluate_points(fn, grid.block(axes)).reshape(*(len(a) for a in axes))
+                    values = values.cpu().numpy()
+                    if not (values.min() < level < values.max()) or min(values.shape) < 2:
+                        continue
+                    meshing.submit(values, (i, j, k))  # meshed beside the device's next block
+        blocks = meshing.results()
+    finally:
+        meshing._fall_back()  # on an error above: no worker outlives the extraction
     all_keys, all_verts, all_faces, offset = [], [], [], 0
-    for future in pending:
-        keys, coords, faces = future.result()
+    for keys, coords, faces in blocks:
         all_keys.append(keys)
         all_verts.append(coords)
         all_faces.append(faces + offset)
         offset += len(coords)
-    pool.shutdown()
     if offset == 0:
         return np.zeros((0, 3)), np.zeros((0, 3), np.int64)
     keys = np.concatenate(all_keys)
