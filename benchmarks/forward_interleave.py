@@ -8,7 +8,6 @@ backward), CUDA graphs, checked against the default's output, in ``--rounds`` al
 """
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
@@ -19,8 +18,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import backward_parts as parts  # graph_ms
-import encoding_bench as bench  # the same workload and points
-import step_parts  # make_table
+import step_parts  # the workload (inputs) and its options
 
 from meshcast.fields import hashgrid_triton as fast
 
@@ -58,22 +56,11 @@ def sweep(x, table, levels, leaf, gout, args) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--json", type=Path, required=True)
-    parser.add_argument("--points", choices=["uniform", "rays"], default="rays")
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--rep-ms", type=int, default=100)
+    parser = step_parts.parser_with_inputs(__doc__, rounds=2)
     parser.add_argument("--sweep", action="store_true",
                         help="instead: the default interleave at other forward launches and walk chunks (step only)")
     args = parser.parse_args()
-    cfg = bench.WORKLOAD
-    bench.POINTS = args.points
-    gen = torch.Generator(device="cuda").manual_seed(5)
-    n = 2**18
-    x = bench.make_points(n, gen)
-    table, levels = step_parts.make_table(cfg, gen, 1)
-    leaf = table.clone().requires_grad_(True)
-    gout = torch.randn(n, cfg.output_dim, device="cuda", generator=gen)
+    x, table, levels, leaf, gout = step_parts.inputs(args.points)
     if args.sweep:
         return sweep(x, table, levels, leaf, gout, args)
     expected = fast.encode_forward(x, table, levels)

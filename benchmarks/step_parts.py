@@ -46,23 +46,35 @@ def make_table(cfg, gen: torch.Generator, align: int) -> tuple[torch.Tensor, ref
     return torch.rand(shape, device="cuda", generator=gen) * 2 - 1, levels
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def parser_with_inputs(doc: str, rounds: int) -> argparse.ArgumentParser:
+    """The options every step benchmark takes: --json, --points, --rounds, --rep-ms."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", type=Path, required=True)
     parser.add_argument("--points", choices=["uniform", "rays"], default="rays")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=rounds)
     parser.add_argument("--rep-ms", type=int, default=100)
-    parser.add_argument("--label", default="")
-    parser.add_argument("--align", type=int, default=1, help="level first rows rounded up to this many rows")
-    args = parser.parse_args()
+    return parser
+
+
+def inputs(points: str, align: int = 1):
+    """Issue 8's workload from one seeded generator: 2^18 points (``points``), a table of this
+    tree's layout with its levels, a leaf copy of the table, and an output gradient."""
     cfg = bench.WORKLOAD
-    bench.POINTS = args.points
+    bench.POINTS = points
     gen = torch.Generator(device="cuda").manual_seed(5)
     n = 2**18
     x = bench.make_points(n, gen)
-    table, levels = make_table(cfg, gen, args.align)
-    leaf = table.clone().requires_grad_(True)
+    table, levels = make_table(cfg, gen, align)
     gout = torch.randn(n, cfg.output_dim, device="cuda", generator=gen)
+    return x, table, levels, table.clone().requires_grad_(True), gout
+
+
+def main() -> None:
+    parser = parser_with_inputs(__doc__, rounds=3)
+    parser.add_argument("--label", default="")
+    parser.add_argument("--align", type=int, default=1, help="level first rows rounded up to this many rows")
+    args = parser.parse_args()
+    x, table, levels, leaf, gout = inputs(args.points, args.align)
     zeroed = torch.zeros(table.shape, device="cuda")
     pieces = {
         "forward": lambda: fast.encode_forward(x, table, levels),
