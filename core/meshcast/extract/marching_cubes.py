@@ -168,8 +168,8 @@ class _Meshing:
     a worker process that dies (killed, out of memory) does not lose the extraction: its blocks,
     and every later one, are meshed in this process instead."""
 
-    def __init__(self, resolution: int, level: float, direction: str, n: int) -> None:
-        self.pool: Executor | None = _meshing_pool(resolution)
+    def __init__(self, n: int, level: float, direction: str) -> None:
+        self.pool: Executor | None = _meshing_pool(n)
         self.args = (level, direction, n)
         self.pending: list[tuple[Future | None, np.ndarray, tuple[int, int, int]]] = []
         self.done: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
@@ -182,10 +182,11 @@ class _Meshing:
             try:
                 future = self.pool.submit(mesh_block, values, origin, *self.args)
             except (BrokenExecutor, RuntimeError):
-                self._fall_back()
+                self.stop()
         self.pending.append((future, values, origin))
 
-    def _fall_back(self) -> None:
+    def stop(self) -> None:
+        """No more work for the pool (what is left is meshed here); its workers go without waiting."""
         if self.pool is not None:
             self.pool.shutdown(wait=False, cancel_futures=True)
         self.pool = None
@@ -197,7 +198,7 @@ class _Meshing:
             try:
                 result = future.result()
             except BrokenExecutor:
-                self._fall_back()
+                self.stop()
         self.done.append(result if result is not None else mesh_block(values, origin, *self.args))
 
     def results(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -224,7 +225,7 @@ def marching_cubes_blocks(fn: Callable[[torch.Tensor], torch.Tensor], resolution
     total, done = len(starts) ** 3, 0
     factor = max(1, (n - 1) // 256)
     band = NarrowBand(fn, n, grid, level, factor) if skip_far and factor >= 2 else None
-    meshing = _Meshing(n, level, "descent" if inside == "negative" else "ascent", n)
+    meshing = _Meshing(n, level, "descent" if inside == "negative" else "ascent")
     try:
         for i in starts:
             for j in starts:
@@ -249,7 +250,7 @@ def marching_cubes_blocks(fn: Callable[[torch.Tensor], torch.Tensor], resolution
                     meshing.submit(values, (i, j, k))  # meshed beside the device's next block
         blocks = meshing.results()
     finally:
-        meshing._fall_back()  # on an error above: no worker outlives the extraction
+        meshing.stop()  # on an error above: no worker outlives the extraction
     all_keys, all_verts, all_faces, offset = [], [], [], 0
     for keys, coords, faces in blocks:
         all_keys.append(keys)
