@@ -5,11 +5,7 @@
 #
 #   bash benchmarks/device_bunny_lego.sh    # on the device, with .whl and .devdata carried
 set -u
-OUT=${OUT:-/tmp/out}
-mkdir -p "$OUT"
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl >/dev/null 2>&1
-export PYTHONPATH=/tmp/site:$PWD/core PYTHONUNBUFFERED=1
-nvidia-smi --query-gpu=name,driver_version --format=csv | tee "$OUT/gpu.txt"
+. benchmarks/device_env.sh
 start=$(date +%s)
 timeout 150 python3 benchmarks/forward_interleave.py --json "$OUT/forward_interleave.json" --points rays --rounds 2 2>&1 | tail -n 9
 B=.devdata/bunny_2orbit

@@ -12,13 +12,9 @@
 # omegaconf 2.2.3, nerfacc 0.3.3, ...); .peer/tcnn tiny-cuda-nn. Neither is part of this repository.
 # Logs and JSON go to $OUT; the key lines are printed too.
 set -u
-OUT=${OUT:-/tmp/out}
-mkdir -p "$OUT"
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl >/dev/null 2>&1
+. benchmarks/device_env.sh
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/peersite \
     .peer/instant_nsr/wheels/*.whl >/dev/null 2>&1
-export PYTHONPATH=/tmp/site:$PWD/core PYTHONUNBUFFERED=1
-nvidia-smi --query-gpu=name,driver_version --format=csv | tee "$OUT/gpu.txt"
 start=$(date +%s)
 (CC=/usr/bin/gcc CXX=/usr/bin/g++ python3 benchmarks/build_tcnn.py .peer/tcnn --jobs 8 >"$OUT/tcnn_build.log" 2>&1) &
 (PYTHONPATH=/tmp/peersite:$PYTHONPATH MAX_JOBS=12 CC=/usr/bin/gcc CXX=/usr/bin/g++ \

@@ -6,11 +6,7 @@
 #
 #   bash benchmarks/device_next.sh    # on the device, with .whl and .devdata/lego_400 carried
 set -u
-OUT=${OUT:-/tmp/out}
-mkdir -p "$OUT"
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl >/dev/null 2>&1
-export PYTHONPATH=/tmp/site:$PWD/core PYTHONUNBUFFERED=1
-nvidia-smi --query-gpu=name,driver_version --format=csv | tee "$OUT/gpu.txt"
+. benchmarks/device_env.sh
 nproc
 start=$(date +%s)
 timeout 90 python3 -m pytest -q -p no:cacheprovider tests/fields/test_hashgrid_triton.py -k cuda 2>&1 | tail -n 2

@@ -9,11 +9,7 @@
 # raymarching/, shencoder/, encoding.py, activation.py and wheels/ (torch_ema); neither is part of
 # this repository (RESULTS.md names the commits). Logs and JSON go to $OUT.
 set -u
-OUT=${OUT:-/tmp/out}
-mkdir -p "$OUT"
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl >/dev/null 2>&1
-export PYTHONPATH=/tmp/site:$PWD/core PYTHONUNBUFFERED=1
-nvidia-smi --query-gpu=name,driver_version --format=csv >"$OUT/gpu.txt"
+. benchmarks/device_env.sh
 (CC=/usr/bin/gcc CXX=/usr/bin/g++ python3 benchmarks/build_tcnn.py .peer/tcnn --jobs 8 >"$OUT/tcnn_build.log" 2>&1) &
 python3 benchmarks/build_torch_ngp.py .peer/torchngp --out .peer/torchngp/prebuilt >"$OUT/ngp_build.log" 2>&1 &
 wait

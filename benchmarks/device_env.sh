@@ -1,0 +1,7 @@
+# Sourced by the benchmarks/device_*.sh scripts on the GPU machine: $OUT, meshcast's carried wheels
+# (.whl, from prepare_device.py) installed into /tmp/site and on PYTHONPATH with core/, the GPU's name.
+OUT=${OUT:-/tmp/out}
+mkdir -p "$OUT"
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl >/dev/null 2>&1
+export PYTHONPATH=/tmp/site:$PWD/core PYTHONUNBUFFERED=1
+nvidia-smi --query-gpu=name,driver_version --format=csv | tee "$OUT/gpu.txt"
