@@ -81,12 +81,12 @@ class Grid:
         return self.points(torch.stack(torch.meshgrid(*axes, indexing="ij"), -1).reshape(-1, 3))
 
 
-def block_is_far(fn, idx: list[np.ndarray], lo: np.ndarray, step: np.ndarray, level: float, device) -> bool:
-    """For a signed distance field: the block cannot hold the surface when the distance at its
-    centre exceeds twice its half-diagonal (a factor 2 of safety because a learned SDF is only
-    approximately a distance)."""
-    first = np.array([ix[0] for ix in idx], float)
-    last = np.array([ix[-1] for ix in idx], float)
+def block_is_far(fn, bounds: list[tuple[int, int]], lo: np.ndarray, step: np.ndarray, level: float, device) -> bool:
+    """For a signed distance field: the block (first and last fine index per axis) cannot hold the
+    surface when the distance at its centre exceeds twice its half-diagonal (a factor 2 of safety
+    because a learned SDF is only approximately a distance)."""
+    first = np.array([a for a, _ in bounds], float)
+    last = np.array([b for _, b in bounds], float)
     center = lo + 0.5 * (first + last) * step
     half_diagonal = 0.5 * np.linalg.norm((last - first) * step)
     value = evaluate_block(fn, center[None], device)[0]
@@ -206,6 +206,7 @@ class _Meshing:
             self._collect_first()
         if self.pool is not None:
             self.pool.shutdown()
+            self.pool = None
         return self.done
 
 
@@ -236,8 +237,7 @@ def marching_cubes_blocks(fn: Callable[[torch.Tensor], torch.Tensor], resolution
                     if band is not None:
                         if band.block_is_far(bounds):
                             continue
-                    elif skip_far and block_is_far(fn, [np.arange(a, b + 1) for a, b in bounds], lo, step, level,
-                                                   device):
+                    elif skip_far and block_is_far(fn, bounds, lo, step, level, device):
                         continue
                     axes = [grid.axis(a, b + 1) for a, b in bounds]
                     if band is not None:
