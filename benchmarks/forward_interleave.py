@@ -5,6 +5,7 @@ group's tables alone in L2). Each setting: the forward and the whole step (forwa
 backward), CUDA graphs, checked against the default's output, in ``--rounds`` alternations.
 
   python benchmarks/forward_interleave.py --json $OUT/interleave.json [--points rays] [--rounds 2]
+      [--sweep: launch settings | --zeroing: the gradient's zeroing in the forward]
 """
 from __future__ import annotations
 
@@ -55,14 +56,46 @@ def sweep(x, table, levels, leaf, gout, args) -> None:
                                      "command": " ".join(sys.argv), "rows": rows}, indent=1, default=str))
 
 
+def zeroing(x, table, levels, leaf, gout, args) -> None:
+    """The walk's step with its first launch's gradient rows zeroed by the forward
+    (``WALK_LAUNCH["forward_zeroes_first"]``: each group its own rows, or all by one group's
+    programs) against a memset; and the runs' step (the forward zeroing every row, as in training
+    launched one by one) with and without the interleave. Gradients checked against the default's."""
+    walk0, forward0 = dict(fast.WALK_LAUNCH), dict(fast.FORWARD_LAUNCH)
+
+    def step(scatter):
+        return torch.autograd.grad(fast.hash_encode(x, leaf, levels, scatter), [leaf], gout)[0]
+
+    expected = step("walk")
+    settings = [("walk", {"forward_zeroes_first": by}, {}) for by in (None, "own", 0, 1, 2, 3)]
+    settings += [("runs", {}, {"interleave": il}) for il in (None, forward0["interleave"])]
+    rows = []
+    for _ in range(args.rounds):
+        for scatter, walk, forward in settings:
+            fast.WALK_LAUNCH.update(walk0, **walk)
+            fast.FORWARD_LAUNCH.update(forward0, **forward)
+            err = float((step(scatter) - expected).norm() / expected.norm())
+            rows.append({"scatter": scatter, **walk, **forward, "rel_err": err,
+                         "step_ms": parts.graph_ms(lambda s=scatter: step(s), args.rep_ms)})
+            print(f"{scatter} {walk or forward}: step {rows[-1]['step_ms']:.4f} ms, rel err {err:.1e}", flush=True)
+    fast.WALK_LAUNCH.update(walk0)
+    fast.FORWARD_LAUNCH.update(forward0)
+    args.json.write_text(json.dumps({"date": time.strftime("%Y-%m-%d"), "gpu": torch.cuda.get_device_name(0),
+                                     "command": " ".join(sys.argv), "rows": rows}, indent=1, default=str))
+
+
 def main() -> None:
     parser = step_parts.parser_with_inputs(__doc__, rounds=2)
     parser.add_argument("--sweep", action="store_true",
                         help="instead: the default interleave at other forward launches and walk chunks (step only)")
+    parser.add_argument("--zeroing", action="store_true",
+                        help="instead: the walk's first rows zeroed by the forward; the runs with the interleave")
     args = parser.parse_args()
     x, table, levels, leaf, gout = step_parts.inputs(args.points)
     if args.sweep:
         return sweep(x, table, levels, leaf, gout, args)
+    if args.zeroing:
+        return zeroing(x, table, levels, leaf, gout, args)
     expected = fast.encode_forward(x, table, levels)
     times: dict[str, dict[str, list[float]]] = {name: {"forward": [], "step": []} for name in SETTINGS}
     errors = {}

@@ -175,6 +175,49 @@ def test_forward_zeroes_the_gradient_buffer(fast, monkeypatch, features, log2, n
     assert_rel(second, ref, 1e-6)
 
 
+def test_forward_zeroes_the_walks_first_rows(fast, monkeypatch):
+    """The forward, its level groups interleaved or not, zeroes the gradient rows of the walk's
+    first launch (by each group's own programs, or all by one group's) and the walk memsets the
+    rest: every row is zeroed once, the gradient is the reference's; a backward that is not
+    that walk (the x gradient too) zeroes the whole buffer again; the forward zeroes every row
+    when asked for all, interleaved."""
+    monkeypatch.setattr(fast, "ZERO_MIN_WARPS", 0)  # zeroing on the side even for a small batch
+    monkeypatch.setitem(fast.WALK_LAUNCH, "chunk_by_launch", (8, 4, 4))
+    torch.manual_seed(21)
+    levels = 13  # four groups of four levels, the last of one
+    lv, table = grid_setup(levels=levels, features=2, log2=8, base=4, finest=96)
+    x = torch.cat([ray_points(2, 12, seed=22), points(6, lv, seed=23)])
+    gout = torch.randn(x.shape[0], 2 * levels)
+    _, ref_gx, ref_gt = encode_and_grads(lambda p, t: reference.hash_encode(p, t, lv), x, table, gout)
+    assert fast.walk_first_groups(levels, 2) is None  # off by default
+    nan_empty = (torch, "empty", lambda *a, _empty=torch.empty, **k: _empty(*a, **k).fill_(float("nan")))
+    for interleave, by in (((2, (3, 0, 2, 1)), "own"), ((2, (3, 0, 2, 1)), 3), (None, 1)):
+        monkeypatch.setitem(fast.FORWARD_LAUNCH, "interleave", interleave)
+        monkeypatch.setitem(fast.WALK_LAUNCH, "forward_zeroes_first", by)
+        assert fast.walk_first_groups(levels, 2) == (0, 1)  # the default launches: groups 0 and 1 first
+        assert bool(fast._forward_interleave(4)) == (interleave is not None)
+        with monkeypatch.context() as m:
+            m.setattr(*nan_empty)
+            buf = torch.full(table.shape, float("nan"))
+            fast.encode_forward(x, table, lv, zero=buf, zero_groups=(0, 1), zero_by=None if by == "own" else by)
+            end = int(lv.offset[7] + lv.size[7])
+            assert (buf[:end] == 0).all() and buf[end:].isnan().all()
+            gx, gt = fast.encode_backward(x, table, lv, gout, scatter="walk", zeroed=buf, zeroed_groups=(0, 1))
+            assert_rel(gt, ref_gt, 1e-6)
+            assert_rel(gx, ref_gx, 1e-5)
+            t = table.clone().requires_grad_(True)
+            assert_rel(torch.autograd.grad(fast.hash_encode(x, t, lv, "walk"), [t], gout)[0], ref_gt, 1e-6)
+            p = x.clone().requires_grad_(True)  # the x gradient too: the forward zeroes every row
+            gx, gt = torch.autograd.grad(fast.hash_encode(p, t, lv, "walk"), [p, t], gout)
+            assert_rel(gt, ref_gt, 1e-6)
+            assert_rel(gx, ref_gx, 1e-5)
+            buf = torch.full(table.shape, float("nan"))
+            fast.encode_forward(x, table, lv, zero=buf)
+            assert (buf == 0).all()
+    monkeypatch.setitem(fast.WALK_LAUNCH, "launches", ((0, 2), (1,), (3,)))  # a first launch of strided groups
+    assert fast.walk_first_groups(levels, 2) is None
+
+
 def test_no_gradient_buffer_without_a_graph(fast, monkeypatch):
     """Under no_grad (rendering, extraction) the forward neither allocates nor zeroes a buffer."""
     lv, table = grid_setup(levels=3, log2=8, base=4, finest=32)
@@ -591,6 +634,28 @@ for launches, chunks, zero_next in ((((0, 1), (2,), (3,)), (32, 16, 16), False),
     for got in (eager, captured):
         err = ((got.double() - exact.double()).norm() / exact.double().norm()).item()
         assert err < 1e-5, ("walk plan", launches, chunks, zero_next, err)
+# the walk's first launch's rows zeroed by the interleaved forward (each group its own, or one group's
+# programs all of them), through autograd, launched one by one and replayed from a CUDA graph
+fast.WALK_LAUNCH.update(launches=((0, 1), (2,), (3,)), chunk_by_launch=(32, 16, 16), zero_next=False)
+fast.ZERO_MIN_WARPS = 0  # on the side even for this small batch
+for by in ("own", 0, 3):
+    fast.WALK_LAUNCH["forward_zeroes_first"] = by
+    assert fast.walk_first_groups(16, 2) == (0, 1) and fast._forward_interleave(4)
+    step = lambda: torch.autograd.grad(fast.hash_encode(rays, t, lv16, "walk"), [t], gout)[0]
+    eager = step()
+    graph = torch.cuda.CUDAGraph()
+    warm = torch.cuda.Stream()
+    warm.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(warm):
+        step()
+    torch.cuda.current_stream().wait_stream(warm)
+    with torch.cuda.graph(graph):
+        captured = step()
+    graph.replay()
+    for got in (eager, captured):
+        err = ((got.double() - exact.double()).norm() / exact.double().norm()).item()
+        assert err < 1e-5, ("forward zeroes first", by, err)
+fast.WALK_LAUNCH["forward_zeroes_first"] = None
 # second order (NeuS' eikonal loss): gradients to the tables and to an MLP behind d out
 mlp = torch.randn(12, 4, device="cuda") * 0.5
 c = torch.randn(5000, 3, device="cuda")

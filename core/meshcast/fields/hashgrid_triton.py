@@ -311,18 +311,18 @@ if _TRITON:
                  eviction_policy=EVICT)
 
     @triton.jit
-    def _zero_share(zero_ptr, level_ptr, zchunk, group, L: tl.constexpr, LG: tl.constexpr, F: tl.constexpr,
-                    BIG: tl.constexpr, ZBLOCK: tl.constexpr, ALIGNED: tl.constexpr):
-        """This program's share of zeroing the float32 gradient buffer (rows, F): ``zchunk``
-        elements of the rows of level group ``group``, by sample block (program_id(0))."""
-        last = tl.minimum(group * LG + LG, L) - 1
+    def _zero_share(zero_ptr, level_ptr, zchunk, share, group, last_group, L: tl.constexpr, LG: tl.constexpr,
+                    F: tl.constexpr, BIG: tl.constexpr, ZBLOCK: tl.constexpr, ALIGNED: tl.constexpr):
+        """Share ``share`` (a sample block) of zeroing the float32 gradient buffer (rows, F):
+        ``zchunk`` elements of the rows of level groups ``group`` to ``last_group`` (one block of rows)."""
+        last = tl.minimum(last_group * LG + LG, L) - 1
         first_row = tl.load(level_ptr + group * LG * 4 + 3)
         end_row = tl.load(level_ptr + last * 4 + 3) + tl.load(level_ptr + last * 4 + 1)
         if BIG:
-            lo = first_row.to(tl.int64) * F + tl.program_id(0).to(tl.int64) * zchunk
+            lo = first_row.to(tl.int64) * F + share.to(tl.int64) * zchunk
             hi = tl.minimum(lo + zchunk, end_row.to(tl.int64) * F)
         else:
-            lo = first_row * F + tl.program_id(0) * zchunk
+            lo = first_row * F + share * zchunk
             hi = tl.minimum(lo + zchunk, end_row * F)
         if ALIGNED:  # both ends on 16 elements: 16-byte stores
             lo = tl.multiple_of(lo, 16)
@@ -338,16 +338,23 @@ if _TRITON:
                     POW2: tl.constexpr, BIG: tl.constexpr, BLOCK: tl.constexpr, EVICT: tl.constexpr,
                     PAIR_ROWS: tl.constexpr = False, zero_ptr=None, zchunk=0, ZERO: tl.constexpr = False,
                     ZBLOCK: tl.constexpr = 512, ALIGNED: tl.constexpr = False, ORDER: tl.constexpr = 0,
-                    K: tl.constexpr = 0):
+                    K: tl.constexpr = 0, ZBY: tl.constexpr = -1, ZFIRST: tl.constexpr = 0,
+                    ZLAST: tl.constexpr = 15):
         """Features of BLOCK samples at every level; PACK == 2: both features in one load and store
         (table and out as packed words), else feature program_id(2) alone. PAIR_ROWS (PACK == 2):
         the corners' x offset on consecutive tile rows (``_fwd_rows``). ZERO: the programs of
         feature 0 also zero the float32 buffer at ``zero_ptr`` (rows, F) that the backward will
         add the table gradient into, ``zchunk`` elements each (``_zero_share``): its stores
-        stream out while the gathers wait, instead of a memset of their own before the backward."""
-        if ZERO:  # noqa: SIM102 (a compile-time branch around a run-time one)
-            if tl.program_id(2) == 0:
-                _zero_share(zero_ptr, level_ptr, zchunk, tl.program_id(1), L, LG, F, BIG, ZBLOCK, ALIGNED)
+        stream out while the gathers wait, instead of a memset of their own before the backward.
+        Only the rows of level groups ZFIRST to ZLAST: by each program of those groups its own
+        group's share (ZBY < 0), or all of them by the programs of group ZBY."""
+        if ZERO:
+            bid, gid = _block_group(L, LG, ORDER, K)
+            if ZBY < 0:
+                if (tl.program_id(2) == 0) & (gid >= ZFIRST) & (gid <= ZLAST):
+                    _zero_share(zero_ptr, level_ptr, zchunk, bid, gid, gid, L, LG, F, BIG, ZBLOCK, ALIGNED)
+            elif (tl.program_id(2) == 0) & (gid == ZBY):
+                _zero_share(zero_ptr, level_ptr, zchunk, bid, ZFIRST, ZLAST, L, LG, F, BIG, ZBLOCK, ALIGNED)
         if PAIR_ROWS:  # PACK == 2
             _fwd_rows(x_ptr, table_ptr, level_ptr, scale_ptr, out_ptr, N, T, L, LG, ELEM, POW2, BIG, BLOCK, EVICT,
                       ORDER, K)
@@ -812,8 +819,9 @@ if _TRITON:
         if ZERO:  # launched by level groups: zero the next launch's rows once this program is done
             for i in tl.static_range(NEXT_COUNT):
                 if tl.program_id(1) == i % COUNT:
-                    _zero_share(gtable_ptr, level_ptr, zchunk, NEXT0 + NEXT_STRIDE * i, L, LG, 2, BIG, ZBLOCK,
-                                ALIGNED)
+                    group = NEXT0 + NEXT_STRIDE * i
+                    _zero_share(gtable_ptr, level_ptr, zchunk, tl.program_id(0), group, group, L, LG, 2, BIG,
+                                ZBLOCK, ALIGNED)
 
 
 def _pow2(n: int) -> int:
@@ -942,11 +950,13 @@ BACKWARD_LAUNCH = {"block": 32, "levels": 4, "num_warps": 2, "evict": "", "trans
 # groups in none get a launch of their own); chunk_by_launch: samples per thread of each launch
 # in order (None or 0: chunk); zero_per_group: each launch's rows zeroed just before it, by a
 # memset or, with zero_next (True, or per launch: whether it zeroes the next one's rows), by the
-# launch before once its programs are done. The defaults were tuned for issue 8's 16-level grid
+# launch before once its programs are done; forward_zeroes_first: the forward kernel zeroes the
+# first launch's rows instead of a memset, by the programs of this level group ("own": each group
+# its own rows; None: a memset). The defaults were tuned for issue 8's 16-level grid
 # (benchmarks/RESULTS.md); a grid of 8 levels walks both its groups in one launch
 WALK_LAUNCH = {"chunk": 16, "chunks": 8, "levels": 4, "num_warps": 1, "split": True,
                "launches": ((0, 1), (2,), (3,)), "chunk_by_launch": (32, 16, 16), "zero_per_group": True,
-               "zero_next": False}
+               "zero_next": False, "forward_zeroes_first": None}
 
 
 def walk_launches(groups: int) -> list[tuple[int, int, int]]:
@@ -967,6 +977,18 @@ def walk_launches(groups: int) -> list[tuple[int, int, int]]:
         launches.append((part[0], len(part), steps.pop() if steps else 1))
     launches += [(g, 1, 1) for g in range(groups) if g not in seen]
     return launches
+
+
+def walk_first_groups(n_levels: int, features: int) -> tuple[int, int] | None:
+    """The level groups (first, last) of the walk's first launch, which the forward zeroes
+    (``WALK_LAUNCH["forward_zeroes_first"]``), or None where it does not: the setting is off,
+    the launch's groups are not one block of rows, or the forward groups levels otherwise."""
+    if (WALK_LAUNCH.get("forward_zeroes_first") is None or features != 2 or not _walk_zeroes_per_launch()
+            or min(_pow2(n_levels), FORWARD_LAUNCH["levels"]) != min(_pow2(n_levels), WALK_LAUNCH["levels"])):
+        return None
+    group = min(_pow2(n_levels), WALK_LAUNCH["levels"])
+    first, count, stride = walk_launches(-(-n_levels // group))[0]
+    return (first, first + count - 1) if stride == 1 or count == 1 else None
 
 
 def _walk_zeroes_per_launch() -> bool:
@@ -1008,11 +1030,13 @@ def _grid(n: int, meta: dict, block: int) -> tuple[int, int, int]:
     return triton.cdiv(n, block), triton.cdiv(meta["L"], meta["LG"]), meta["F"] // meta["PACK"]
 
 
-def _zero_shares(layout: LevelLayout, meta: dict, groups: range, programs: int) -> dict:
+def _zero_shares(layout: LevelLayout, meta: dict, groups: range, programs: int, together: bool = False) -> dict:
     """Kernel settings for ``programs`` programs per level group to zero the rows of ``groups``
-    (``_zero_share``): elements each, in steps of 512; 16-byte stores where every group's rows
-    start and end on 16 elements."""
+    (``_zero_share``), or (``together``) for ``programs`` programs to zero all of them: elements
+    each, in steps of 512; 16-byte stores where every group's rows start and end on 16 elements."""
     bounds = [layout.group_rows(g, meta["LG"]) for g in groups]
+    if together:
+        bounds = [(bounds[0][0], bounds[-1][1])]
     most = max(hi - lo for lo, hi in bounds) * meta["F"]
     aligned = all((lo * meta["F"]) % 16 == 0 and (hi * meta["F"]) % 16 == 0 for lo, hi in bounds)
     return {"zchunk": triton.cdiv(triton.cdiv(most, programs), 512) * 512, "ZERO": True, "ZBLOCK": 512,
@@ -1021,10 +1045,13 @@ def _zero_shares(layout: LevelLayout, meta: dict, groups: range, programs: int) 
 
 def encode_forward(x: torch.Tensor, table: torch.Tensor, levels: reference.Levels,
                    block: int | None = None, levels_per_program: int | None = None,
-                   num_warps: int | None = None, zero: torch.Tensor | None = None) -> torch.Tensor:
+                   num_warps: int | None = None, zero: torch.Tensor | None = None,
+                   zero_groups: tuple[int, int] | None = None, zero_by: int | None = None) -> torch.Tensor:
     """(N, 3) points, the (rows, F) table -> (N, L * F) features in the table's dtype. ``zero``: a
     contiguous float32 tensor of the table's shape that the same kernel sets to zeros (the
-    buffer ``encode_backward(..., zeroed=...)`` then adds the table gradient into)."""
+    buffer ``encode_backward(..., zeroed=...)`` then adds the table gradient into); with
+    ``zero_groups`` (first, last level group, the forward's groups) only those groups' rows,
+    zeroed by the programs of level group ``zero_by`` or, if None, each group's by its own."""
     n = x.shape[0]
     x = x.contiguous()
     table = table.contiguous()
@@ -1042,12 +1069,14 @@ def encode_forward(x: torch.Tensor, table: torch.Tensor, levels: reference.Level
                 or not layout.fills(table.shape[0])):
             zero.zero_()  # too few programs to share it out (a memset is faster), or rows of no level
         else:
-            zeroing = {"zero_ptr": zero, **_zero_shares(layout, meta, range(triton.cdiv(n_levels, meta["LG"])),
-                                                        programs)}
+            first, last = zero_groups or (0, triton.cdiv(n_levels, meta["LG"]) - 1)
+            zeroing = {"zero_ptr": zero, "ZFIRST": first, "ZLAST": last,
+                       "ZBY": -1 if zero_by is None else zero_by,
+                       **_zero_shares(layout, meta, range(first, last + 1), programs, zero_by is not None)}
     if n:
         grid = _grid(max(n, 1), meta, block)
         pair_rows = bool(FORWARD_LAUNCH["pair_rows"]) and meta["PACK"] == 2
-        interleave = _forward_interleave(grid[1]) if pair_rows and not zeroing else {}
+        interleave = _forward_interleave(grid[1]) if pair_rows else {}
         if interleave:
             grid = (grid[0] * grid[1], 1, 1)
         _encode_fwd[grid](
@@ -1061,11 +1090,13 @@ def encode_backward(x: torch.Tensor, table: torch.Tensor, levels: reference.Leve
                     grad_out: torch.Tensor, x_grad: bool = True, table_grad: bool = True,
                     scatter: Scatter | None = None, block: int | None = None,
                     levels_per_program: int | None = None, num_warps: int | None = None,
-                    zeroed: torch.Tensor | None = None,
+                    zeroed: torch.Tensor | None = None, zeroed_groups: tuple[int, int] | None = None,
                     ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
     """Gradients (d x (N, 3) in x's dtype, d table (rows, F) in the table's dtype) of <grad_out, out>;
     ``scatter`` as in ``hash_encode``. ``zeroed``: a float32 buffer of zeros of the table's shape
-    (``encode_forward(..., zero=...)``) to add the table gradient into, instead of a new one."""
+    (``encode_forward(..., zero=...)``) to add the table gradient into, instead of a new one;
+    ``zeroed_groups``: it holds zeros only in the rows of these level groups (first, last; the
+    walk's first launch, ``walk_first_groups``), and the rest is zeroed here."""
     scatter = resolve_scatter(scatter)
     n = x.shape[0]
     x = x.contiguous()
@@ -1080,8 +1111,12 @@ def encode_backward(x: torch.Tensor, table: torch.Tensor, levels: reference.Leve
     # each thread (0.46 against 0.39 ms on rays, H100), so that goes to the runs kernel
     walk = scatter == "walk" and meta["PACK"] == 2 and table_grad and not x_grad
     # the walk split by level group zeroes each group's rows just before its launch
-    zero_each = (walk and table_grad and zeroed is None and _walk_zeroes_per_launch()
-                 and layout.fills(table.shape[0]))
+    zero_each = (walk and table_grad and (zeroed is None or zeroed_groups is not None)
+                 and _walk_zeroes_per_launch() and layout.fills(table.shape[0]))
+    if zeroed is not None and zeroed_groups is not None and not (
+            zero_each and zeroed_groups == walk_first_groups(n_levels, features)):
+        zeroed.zero_()  # not the walk that the forward zeroed the first launch's rows for: all rows
+        zeroed_groups = None
     gtable = None
     if table_grad:
         gtable = (zeroed if zeroed is not None else
@@ -1113,7 +1148,8 @@ def encode_backward(x: torch.Tensor, table: torch.Tensor, levels: reference.Leve
         flags = [*flags, *[False] * len(launches)] if isinstance(flags, (tuple, list)) else [flags] * len(launches)
         by_previous = [False] + [bool(flags[i - 1]) and blocks_of[i - 1] * warps >= ZERO_MIN_WARPS
                                  for i in range(1, len(launches))]
-        memset_launches = [i for i in range(len(launches)) if zero_each and not by_previous[i]]
+        memset_launches = [i for i in range(len(launches)) if zero_each and not by_previous[i]
+                           and not (i == 0 and zeroed_groups is not None)]
 
         def memset(i: int) -> None:
             first, count, stride = launches[i]
@@ -1260,12 +1296,19 @@ class HashEncode(torch.autograd.Function):
         ctx.levels = levels
         ctx.scatter = scatter
         # the table gradient's buffer, zeroed by the forward kernel (``hash_encode`` asks for it
-        # when a graph is recorded and the table needs a gradient); the first first-order
-        # backward adds into it, any later one (retain_graph) starts from new zeros
+        # when a graph is recorded and the table needs a gradient): all of it, or ("first") the
+        # walk's first launch's rows; the first first-order backward adds into it, any later one
+        # (retain_graph) starts from new zeros
         ctx.zeroed = None
-        if zero_grad_buffer:
+        ctx.zeroed_groups = None
+        zero_by = None
+        if zero_grad_buffer == "first":
+            ctx.zeroed_groups = walk_first_groups(levels.scale.shape[0], table.shape[1])
+            setting = WALK_LAUNCH.get("forward_zeroes_first")
+            zero_by = None if setting == "own" else setting
+        if zero_grad_buffer and (zero_grad_buffer != "first" or ctx.zeroed_groups is not None):
             ctx.zeroed = torch.empty(table.shape, device=table.device, dtype=torch.float32)
-        return encode_forward(x, table, levels, zero=ctx.zeroed)
+        return encode_forward(x, table, levels, zero=ctx.zeroed, zero_groups=ctx.zeroed_groups, zero_by=zero_by)
 
     @staticmethod
     def backward(ctx, grad_out):
@@ -1287,7 +1330,8 @@ class HashEncode(torch.autograd.Function):
         else:
             zeroed, ctx.zeroed = ctx.zeroed, None
             gx, gtable = encode_backward(x, table, levels, grad_out, x_grad=need_x, table_grad=need_table,
-                                         scatter=ctx.scatter, zeroed=zeroed)
+                                         scatter=ctx.scatter, zeroed=zeroed,
+                                         zeroed_groups=ctx.zeroed_groups if zeroed is not None else None)
         return gx, gtable, None, None, None
 
 
@@ -1310,7 +1354,9 @@ def hash_encode(x: torch.Tensor, table: torch.Tensor, levels: reference.Levels,
     scatter = resolve_scatter(scatter)
     zero = ZERO_IN_FORWARD and torch.is_grad_enabled() and table.requires_grad
     if scatter == "walk" and _walk_zeroes_per_launch() and not x.requires_grad:
-        zero = False  # the backward zeroes each level group's rows just before adding into them
+        # the backward zeroes each level group's rows just before adding into them; the forward
+        # may take the first launch's (WALK_LAUNCH["forward_zeroes_first"])
+        zero = "first" if zero and WALK_LAUNCH.get("forward_zeroes_first") is not None else False
     if x.requires_grad and table.requires_grad and torch.is_grad_enabled():
         # a node the engine can say is unused when a backward asks for x's gradient alone (_grad_used)
         table = table.view_as(table)
