@@ -68,6 +68,9 @@ def zeroing(x, table, levels, leaf, gout, args) -> None:
 
     expected = step("walk")
     settings = [("walk", {"forward_zeroes_first": by}, {}) for by in (None, "own", 0, 1, 2, 3)]
+    # ... and the later launches' rows zeroed by the launch before (zero_next per launch)
+    settings += [("walk", {"forward_zeroes_first": 0, "zero_next": flags}, {})
+                 for flags in ((True, False), (False, True), (True, True))]
     settings += [("runs", {}, {"interleave": il}) for il in (None, forward0["interleave"])]
     rows = []
     for _ in range(args.rounds):
