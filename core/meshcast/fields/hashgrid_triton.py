@@ -956,7 +956,7 @@ BACKWARD_LAUNCH = {"block": 32, "levels": 4, "num_warps": 2, "evict": "", "trans
 # (benchmarks/RESULTS.md); a grid of 8 levels walks both its groups in one launch
 WALK_LAUNCH = {"chunk": 16, "chunks": 8, "levels": 4, "num_warps": 1, "split": True,
                "launches": ((0, 1), (2,), (3,)), "chunk_by_launch": (32, 16, 16), "zero_per_group": True,
-               "zero_next": False, "forward_zeroes_first": 0}
+               "zero_next": (True, True), "forward_zeroes_first": 0}
 
 
 def walk_launches(groups: int) -> list[tuple[int, int, int]]:
