@@ -485,7 +485,8 @@ def main() -> None:
                           evict=best["evict"])
             if launch is fast.BACKWARD_LAUNCH:
                 launch["transposed"] = best["transposed"]
-    info["launch"] = {"forward": dict(fast.FORWARD_LAUNCH), "backward": dict(fast.BACKWARD_LAUNCH)}
+    info["launch"] = {"forward": dict(fast.FORWARD_LAUNCH), "backward": dict(fast.BACKWARD_LAUNCH),
+                      "walk": dict(fast.WALK_LAUNCH)}
     print("launch", json.dumps(info["launch"]), flush=True)
     checks, timings = [], []
     for dtype in (torch.float32, torch.float16):

@@ -189,7 +189,8 @@ def test_forward_zeroes_the_walks_first_rows(fast, monkeypatch):
     x = torch.cat([ray_points(2, 12, seed=22), points(6, lv, seed=23)])
     gout = torch.randn(x.shape[0], 2 * levels)
     _, ref_gx, ref_gt = encode_and_grads(lambda p, t: reference.hash_encode(p, t, lv), x, table, gout)
-    assert fast.walk_first_groups(levels, 2) is None  # off by default
+    assert fast.walk_first_groups(levels, 2) == (0, 1)  # the default: groups 0 and 1 by the forward's group 0
+    assert fast.walk_first_groups(levels, 3) is None  # not a walk's table (three features)
     nan_empty = (torch, "empty", lambda *a, _empty=torch.empty, **k: _empty(*a, **k).fill_(float("nan")))
     for interleave, by in (((2, (3, 0, 2, 1)), "own"), ((2, (3, 0, 2, 1)), 3), (None, 1)):
         monkeypatch.setitem(fast.FORWARD_LAUNCH, "interleave", interleave)

@@ -36,8 +36,9 @@ from meshcast.reporting import Reporter, report_progress
 # Marching cubes runs in worker processes (scikit-image holds the GIL in threads) from this many
 # samples per axis on machines with at least PROCESS_MIN_CPUS cores. On 2 cores processes measured
 # no faster (2048^3) or slower (1024^3: 13.5 against 9.5 s): the field's evaluation uses the same
-# cores there (benchmarks/RESULTS.md)
-PROCESS_MIN_RESOLUTION = 1024
+# cores there. On 16 cores beside an H200: 2048^3 9.7 against 13.8 s, but 1024^3 6.0 against 3.8 s
+# (the workers' start) (benchmarks/RESULTS.md)
+PROCESS_MIN_RESOLUTION = 2048
 PROCESS_MIN_CPUS = 8
 
 

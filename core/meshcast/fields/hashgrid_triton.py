@@ -44,8 +44,12 @@ corner order, same hash, same trilinear weights computed in float32). The kernel
   the sums of its cell's 8 vertices in registers, by vertex parity; a vertex the next sample's
   cell shares (same cell, or a neighbour across a face, edge or corner) keeps its sum, the
   others are added: a quarter fewer reductions on rays than the runs. Level groups go in
-  separate launches (``WALK_LAUNCH["launches"]``), each launch's gradient rows zeroed by a
-  memset just before it, so they are in L2 when the sums arrive. The two coarse groups share
+  separate launches (``WALK_LAUNCH["launches"]``), each launch's gradient rows zeroed shortly
+  before it, so they are in L2 when the sums arrive: the first launch's by the forward's
+  programs of the coarsest level group (limited by instructions, so their stores come almost
+  free), each later launch's by the launch before once its programs are done (on an H200:
+  0.2253-0.2258 ms per step against 0.2283-0.2295 with a memset before each launch; on an
+  H100, without the forward's share, the memsets had been faster). The two coarse groups share
   one launch with 32 samples per thread: they are limited by each thread's chain of steps, not
   by reductions, and together they fill the GPU in one wave; the fine groups go one by one (in
   one launch they evict each other's rows from L2). On an H100 the step took 0.267 ms on rays
@@ -61,8 +65,9 @@ corner order, same hash, same trilinear weights computed in float32). The kernel
   measured 0.142 against 0.089 ms: a thread's steps wait on each other's loads, and the tiles
   already merge the loads of shared rows (history: commit ffa3d0b);
 * the table gradient's float32 buffer is zeroed by the forward kernel when the table needs a
-  gradient (``ZERO_IN_FORWARD``; not for the walk), instead of a memset before the backward:
-  1-2% of a step.
+  gradient (``ZERO_IN_FORWARD``; for the walk only its first launch's rows), instead of a memset
+  before the backward: 1-2% of a step. The forward's level groups run two at a time
+  (``FORWARD_LAUNCH["interleave"]``), with or without the zeroing.
   Kernels zero on the side only with at least ``ZERO_MIN_WARPS`` warps to share it: a batch of
   1024 points has 8 walk programs, which would each zero 2 MiB alone; smaller batches memset;
 * programs take ``block`` samples times a group of levels; sample blocks vary fastest, so the
@@ -953,7 +958,8 @@ BACKWARD_LAUNCH = {"block": 32, "levels": 4, "num_warps": 2, "evict": "", "trans
 # launch before once its programs are done; forward_zeroes_first: the forward kernel zeroes the
 # first launch's rows instead of a memset, by the programs of this level group ("own": each group
 # its own rows; None: a memset). The defaults were tuned for issue 8's 16-level grid
-# (benchmarks/RESULTS.md); a grid of 8 levels walks both its groups in one launch
+# (benchmarks/RESULTS.md; the zeroing on an H200, forward_interleave.py --zeroing); a grid of 8
+# levels walks both its groups in one launch
 WALK_LAUNCH = {"chunk": 16, "chunks": 8, "levels": 4, "num_warps": 1, "split": True,
                "launches": ((0, 1), (2,), (3,)), "chunk_by_launch": (32, 16, 16), "zero_per_group": True,
                "zero_next": (True, True), "forward_zeroes_first": 0}
