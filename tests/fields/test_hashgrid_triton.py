@@ -177,8 +177,8 @@ def test_forward_zeroes_the_gradient_buffer(fast, monkeypatch, features, log2, n
 
 def test_forward_zeroes_the_walks_first_rows(fast, monkeypatch):
     """The forward, its level groups interleaved or not, zeroes the gradient rows of the walk's
-    first launch (by each group's own programs, or all by one group's) and the walk memsets the
-    rest: every row is zeroed once, the gradient is the reference's; a backward that is not
+    first launch (by each group's own programs, or all by one group's) and the walk's launches
+    the rest: every row is zeroed, the gradient is the reference's; a backward that is not
     that walk (the x gradient too) zeroes the whole buffer again; the forward zeroes every row
     when asked for all, interleaved."""
     monkeypatch.setattr(fast, "ZERO_MIN_WARPS", 0)  # zeroing on the side even for a small batch

@@ -994,7 +994,7 @@ def walk_first_groups(n_levels: int, features: int) -> tuple[int, int] | None:
         return None
     group = min(_pow2(n_levels), WALK_LAUNCH["levels"])
     first, count, stride = walk_launches(-(-n_levels // group))[0]
-    return (first, first + count - 1) if stride == 1 or count == 1 else None
+    return (first, first + count - 1) if stride == 1 else None
 
 
 def _walk_zeroes_per_launch() -> bool:
