@@ -1,4 +1,6 @@
 """One distribution, ``meshcast``; the source root is ``core/``."""
+from pathlib import Path
+
 from setuptools import find_packages, setup
 
 CORE = [
@@ -29,7 +31,7 @@ setup(
     name="meshcast",
     version="0.4.0",
     description="Neural 3D reconstruction (hash-grid NeRF and neural SDF) to clean, aligned meshes",
-    long_description=open("README.md", encoding="utf-8").read(),
+    long_description=Path(__file__).with_name("README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     package_dir={"": "core"},
     packages=find_packages("core"),

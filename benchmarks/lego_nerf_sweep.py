@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from gpu_reconstruction import train  # noqa: E402
+from gpu_reconstruction import train
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ if "triton" not in sys.modules:
     os.environ["TRITON_INTERPRET"] = "1"
 triton = pytest.importorskip("triton")
 
-from triton.runtime.interpreter import InterpretedFunction  # noqa: E402
+from triton.runtime.interpreter import InterpretedFunction
 
 INTERPRETER_READY = isinstance(triton.language.standard.zeros, InterpretedFunction)
 

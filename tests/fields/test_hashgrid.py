@@ -6,9 +6,18 @@ import math
 import pytest
 import torch
 
-from meshcast.fields.hashgrid import (PRIMES, HashGrid, HashGridConfig, Levels, corner_indices,
-                                      flatten_level_tables, from_tcnn_params, hash_encode, tcnn_encoding_config,
-                                      to_tcnn_params)
+from meshcast.fields.hashgrid import (
+    PRIMES,
+    HashGrid,
+    HashGridConfig,
+    Levels,
+    corner_indices,
+    flatten_level_tables,
+    from_tcnn_params,
+    hash_encode,
+    tcnn_encoding_config,
+    to_tcnn_params,
+)
 
 
 def test_levels_follow_tiny_cuda_nn():
@@ -126,10 +135,10 @@ def away_from_cell_borders(x: torch.Tensor, levels: Levels, margin: float = 2e-3
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="tiny-cuda-nn comparison needs CUDA")
 @pytest.mark.parametrize("settings, tol", [
     # growth exactly 2: scales 15, 31, 63... are exact in tiny-cuda-nn's fast-math exp2f too
-    (dict(levels=6, log2_table_size=14, base_resolution=16, finest_resolution=512), 1e-5),
+    ({"levels": 6, "log2_table_size": 14, "base_resolution": 16, "finest_resolution": 512}, 1e-5),
     # issue 8's grid; fast-math exp2f scales are a few float32 ulps off the reference's, i.e. up
     # to ~2e-4 cells at the finest level
-    (dict(levels=16, log2_table_size=19, base_resolution=16, finest_resolution=2048), 1e-3)])
+    ({"levels": 16, "log2_table_size": 19, "base_resolution": 16, "finest_resolution": 2048}, 1e-3)])
 def test_tcnn_matches_reference(settings, tol):
     """tiny-cuda-nn and the reference on the same table: outputs, x and table gradients, and the
     NeuS second order (eikonal loss through the x gradient) to the table, on points that are not

@@ -101,13 +101,13 @@ def test_eval_cli_meshes_and_failure(tmp_path, meshcast_argv):
     a = tmp_path / "a.ply"
     trimesh.creation.icosphere(subdivisions=3).export(a)
     ok = subprocess.run([*meshcast_argv, "eval", "--mesh", str(a), "--gt", str(a), "--samples", "5000",
-                         "--events", "-", "--quiet"], capture_output=True, text=True, timeout=120)
+                         "--events", "-", "--quiet"], capture_output=True, text=True, check=False, timeout=120)
     assert ok.returncode == 0, ok.stderr
     events = list(read_events(ok.stdout.splitlines()))
     metrics = {e["name"]: e["value"] for e in events if e["type"] == "metric"}
     assert metrics["chamfer"] == 0.0 and events[-1]["data"]["fscore"] == 1.0
     bad = subprocess.run([*meshcast_argv, "eval", "--mesh", str(tmp_path / "missing.ply"), "--gt", str(a),
-                          "--events", "-", "--quiet"], capture_output=True, text=True, timeout=120)
+                          "--events", "-", "--quiet"], capture_output=True, text=True, check=False, timeout=120)
     assert bad.returncode == exit_codes.BAD_INPUT
     error = list(read_events(bad.stdout.splitlines()))[-1]
     assert error["type"] == "error" and "missing.ply" in error["message"] and error["exit_code"] == 3
@@ -121,7 +121,7 @@ def test_eval_cli_observed_surface_with_a_scenes_cameras(tmp_path, meshcast_argv
     gt = tmp_path / "gt.ply"
     DemoObject().mesh(resolution=64).export(gt)
     proc = subprocess.run([*meshcast_argv, "eval", "--mesh", str(gt), "--gt", str(gt), "--scene", str(scene),
-                           "--samples", "20000", "--events", "-", "--quiet"], capture_output=True, text=True,
+                           "--samples", "20000", "--events", "-", "--quiet"], capture_output=True, text=True, check=False,
                           timeout=120)
     assert proc.returncode == 0, proc.stderr
     data = list(read_events(proc.stdout.splitlines()))[-1]["data"]

@@ -49,9 +49,9 @@ def test_sample_pdf_concentrates_on_the_heavy_bin():
 def test_center_pixel_ray_looks_down_minus_z():
     K = torch.tensor([[100.0, 100.0, 50.0, 40.0]])
     c2w = torch.eye(4)[None]
-    o, d = pixel_rays(torch.tensor([50.0]), torch.tensor([40.0]), K, c2w)
+    _, d = pixel_rays(torch.tensor([50.0]), torch.tensor([40.0]), K, c2w)
     torch.testing.assert_close(d, torch.tensor([[0.0, 0.0, -1.0]]))
-    o, d = pixel_rays(torch.tensor([150.0]), torch.tensor([140.0]), K, c2w)  # right and below the centre
+    _, d = pixel_rays(torch.tensor([150.0]), torch.tensor([140.0]), K, c2w)  # right and below the centre
     assert d[0, 0] > 0 and d[0, 1] < 0
 
 

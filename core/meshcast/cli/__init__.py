@@ -14,7 +14,8 @@ import json
 import signal
 import sys
 import traceback
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from meshcast import __version__
 from meshcast.errors import CancelledError, MeshcastError
@@ -106,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(writer, reporter, CancelledError("cancelled; the last checkpoint is kept"))
     except MeshcastError as exc:
         return _fail(writer, reporter, exc)
-    except Exception as exc:  # a bug: say so, with the traceback on stderr
+    except Exception as exc:  # noqa: BLE001 (a bug: say so, with the traceback on stderr)
         traceback.print_exc()
         error = MeshcastError(
             f"internal error: {type(exc).__name__}: {exc}",

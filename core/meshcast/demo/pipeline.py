@@ -16,8 +16,8 @@ def run_demo(out: Path, max_seconds: float, views: int, image_size: int, resolut
 
     from meshcast.demo.scene import DemoObject, make_demo_scene
     from meshcast.extract.pipeline import ExtractSettings, extract_run
-    from meshcast.metrics.geometry import compare_meshes
     from meshcast.mesh.export import read_mesh
+    from meshcast.metrics.geometry import compare_meshes
     from meshcast.scene import load_scene
     from meshcast.train.config import preset_config
     from meshcast.train.loop import train

@@ -8,7 +8,11 @@ from typing import Literal
 import numpy as np
 
 from meshcast.errors import JobFailedError
-from meshcast.extract.marching_cubes import cull_outside, keep_largest_component, marching_cubes_blocks
+from meshcast.extract.marching_cubes import (
+    cull_outside,
+    keep_largest_component,
+    marching_cubes_blocks,
+)
 from meshcast.extract.texture import bake_texture, query_colors, uv_atlas
 from meshcast.reporting import Reporter
 from meshcast.scene.model import Region
@@ -83,7 +87,7 @@ def extract_run(run_dir: Path, settings: ExtractSettings, out_path: Path, device
         from meshcast.scene import load_scene
 
         region = load_scene(loaded.scene_path).region
-    except Exception:  # the scene may have moved; the run's own sphere still applies
+    except Exception:  # noqa: BLE001 (the scene may have moved; the run's own sphere still applies)
         region = None
     mesh = extract_field(loaded.field, loaded.similarity, settings, loaded.device, region, reporter)
     path = write_mesh(out_path, mesh["vertices"], mesh["faces"], vertex_colors=mesh.get("vertex_colors"),
@@ -91,5 +95,5 @@ def extract_run(run_dir: Path, settings: ExtractSettings, out_path: Path, device
     if reporter:
         reporter.artifact(path, "mesh")
     v = mesh["vertices"]
-    return {"mesh": str(path.resolve()), "vertices": int(len(v)), "faces": int(len(mesh["faces"])),
+    return {"mesh": str(path.resolve()), "vertices": len(v), "faces": len(mesh["faces"]),
             "bounds": [v.min(0).tolist(), v.max(0).tolist()], "texture": settings.texture}

@@ -4,6 +4,7 @@ All take points in the unit frame (the region's bounding sphere is the unit sphe
 """
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Literal
 
@@ -18,7 +19,7 @@ from meshcast.fields.hashgrid import HashGrid
 def mlp(n_in: int, n_out: int, config: MLPConfig, activation: type[nn.Module] = nn.ReLU) -> nn.Sequential:
     dims = [n_in] + [config.hidden] * config.layers
     mods: list[nn.Module] = []
-    for a, b in zip(dims[:-1], dims[1:]):
+    for a, b in itertools.pairwise(dims):
         mods += [nn.Linear(a, b), activation()]
     mods.append(nn.Linear(dims[-1], n_out))
     return nn.Sequential(*mods)

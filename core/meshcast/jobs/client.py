@@ -19,11 +19,12 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Sequence
+from typing import Any
 
-from meshcast.jobs.events import ProtocolError, parse_event
 from meshcast.jobs import exit_codes
+from meshcast.jobs.events import ProtocolError, parse_event
 
 
 @dataclass
@@ -58,7 +59,7 @@ class JobClient:
 
     process: subprocess.Popen
     events: list[dict[str, Any]] = field(default_factory=list)
-    _queue: "queue.Queue[dict[str, Any] | None]" = field(default_factory=queue.Queue)
+    _queue: queue.Queue[dict[str, Any] | None] = field(default_factory=queue.Queue)
     _stderr: list[str] = field(default_factory=list)
     _done_reading: bool = False
 
@@ -69,7 +70,7 @@ class JobClient:
         env: dict[str, str] | None = None,
         cwd: str | None = None,
         add_events_flag: bool = True,
-    ) -> "JobClient":
+    ) -> JobClient:
         """Start ``argv`` (a list; ``--events -`` is appended unless already present)."""
         if isinstance(argv, (str, bytes)):
             raise TypeError("argv must be a list of arguments, never a shell string")

@@ -25,7 +25,8 @@ import os
 import sys
 import threading
 import time
-from typing import IO, Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import IO, Any
 
 PROTOCOL_VERSION = 1
 EVENT_TYPES = ("progress", "metric", "artifact", "warning", "log", "result", "error")
@@ -97,7 +98,7 @@ class EventWriter:
             else:
                 parent = os.path.dirname(os.path.abspath(sink))
                 os.makedirs(parent, exist_ok=True)
-                self._streams.append((open(sink, "a", encoding="utf-8"), True))
+                self._streams.append((open(sink, "a", encoding="utf-8"), True))  # noqa: SIM115 (closed by close())
 
     @property
     def to_stdout(self) -> bool:

@@ -55,7 +55,7 @@ def march(origins: torch.Tensor, dirs: torch.Tensor, step: float, occupancy: Occ
         return march_triton.march(origins, dirs, offset, step, occupancy.occupied if occupancy is not None else None,
                                   occupancy.resolution if occupancy is not None else 1)
     near, far, hit = sphere_near_far(origins, dirs)
-    n_steps = int(math.ceil(2.0 / step))  # the longest chord of the unit sphere
+    n_steps = math.ceil(2.0 / step)  # the longest chord of the unit sphere
     rays_per_chunk = max(1, chunk // n_steps)
     out_ray, out_t = [], []
     k = torch.arange(n_steps, device=origins.device, dtype=torch.float32)

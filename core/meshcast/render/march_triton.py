@@ -178,7 +178,7 @@ def march(origins: torch.Tensor, dirs: torch.Tensor, offset: torch.Tensor, step:
     where it enters and leaves the unit sphere) that lie in occupied cells of the flat (res^3,)
     ``occupied`` grid (None: every cell)."""
     R, device = origins.shape[0], origins.device
-    n_steps = int(math.ceil(2.0 / step))  # the longest chord of the unit sphere, as in march.march
+    n_steps = math.ceil(2.0 / step)  # the longest chord of the unit sphere, as in march.march
     o, d = origins.float().contiguous(), dirs.float().contiguous()
     offset = offset.float().contiguous()
     occ = occupied.to(torch.uint8).contiguous() if occupied is not None else torch.ones(1, dtype=torch.uint8, device=device)

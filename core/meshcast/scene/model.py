@@ -54,7 +54,7 @@ class Intrinsics(BaseModel):
         """3x3 K (float64)."""
         return np.array([[self.fl_x, 0, self.cx], [0, self.fl_y, self.cy], [0, 0, 1]], float)
 
-    def scaled(self, factor: float) -> "Intrinsics":
+    def scaled(self, factor: float) -> Intrinsics:
         """Intrinsics of the image resized by ``factor`` (e.g. 0.5 halves the resolution)."""
         return self.model_copy(
             update={

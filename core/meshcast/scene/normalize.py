@@ -20,7 +20,7 @@ class Similarity(BaseModel):
     radius: float = Field(gt=0)
 
     @classmethod
-    def from_region(cls, region: Region) -> "Similarity":
+    def from_region(cls, region: Region) -> Similarity:
         return cls(center=region.sphere_center, radius=region.sphere_radius)
 
     def to_unit(self, points: np.ndarray) -> np.ndarray:

@@ -126,7 +126,7 @@ def _intrinsics(path: Path, index: int, top: RawTransforms, frame: RawFrame, ima
     try:
         return Intrinsics(
             fl_x=fl_x, fl_y=fl_y, cx=w / 2 if cx is None else cx, cy=h / 2 if cy is None else cy,
-            w=int(round(w)), h=int(round(h)),
+            w=round(w), h=round(h),
             **{k: get(k) or 0.0 for k in ("k1", "k2", "p1", "p2")},
         )
     except ValidationError as exc:

@@ -7,7 +7,7 @@ built with ``model_copy(update=...)`` and never mutated. Every field is a comman
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -83,7 +83,7 @@ class DataConfig(Frozen):
 
 
 class TrainConfig(Frozen):
-    model: Annotated[Union[NeusConfig, NerfConfig], Field(discriminator="method")] = NeusConfig()
+    model: Annotated[NeusConfig | NerfConfig, Field(discriminator="method")] = NeusConfig()
     optim: OptimConfig = OptimConfig()
     data: DataConfig = DataConfig()
     preset: Preset = "preview"

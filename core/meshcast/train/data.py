@@ -29,7 +29,7 @@ class PixelData:
     has_mask: bool
     frames: tuple[Frame, ...]
 
-    def to(self, device: torch.device) -> "PixelData":
+    def to(self, device: torch.device) -> PixelData:
         return PixelData(self.rgba.to(device), self.offsets.to(device), self.widths.to(device), self.K.to(device),
                          None if self.dist is None else self.dist.to(device), self.c2w.to(device), self.has_mask, self.frames)
 

@@ -9,9 +9,11 @@ import copy
 import functools
 import math
 import time
-from dataclasses import dataclass, field as dc_field
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -20,12 +22,17 @@ import torch.nn.functional as F
 from meshcast.errors import BadInputError, JobFailedError
 from meshcast.fields.networks import BackgroundField
 from meshcast.render.occupancy import OccupancyGrid
-from meshcast.render.renderer import render_rays
 from meshcast.render.rays import pixel_rays
+from meshcast.render.renderer import render_rays
 from meshcast.reporting import Reporter
 from meshcast.scene.model import Scene
 from meshcast.train.checkpoint import (
-    load_optimizer, optimizer_tensors, read_latest, save_json_atomic, save_tensors_atomic, write_checkpoint,
+    load_optimizer,
+    optimizer_tensors,
+    read_latest,
+    save_json_atomic,
+    save_tensors_atomic,
+    write_checkpoint,
 )
 from meshcast.train.config import TrainConfig
 from meshcast.train.data import PixelData, load_pixels

@@ -17,8 +17,8 @@ from meshcast import __version__
 from meshcast.errors import BadInputError
 from meshcast.fields.networks import BackgroundField, DensityField, SDFField
 from meshcast.render.occupancy import OccupancyGrid
-from meshcast.render.renderer import RenderSettings, render_rays
 from meshcast.render.rays import image_rays
+from meshcast.render.renderer import RenderSettings, render_rays
 from meshcast.scene.model import Intrinsics
 from meshcast.scene.normalize import Similarity
 from meshcast.train.config import TrainConfig
@@ -175,8 +175,8 @@ def render_view(field, background_field, similarity: Similarity, c2w_world: np.n
     with torch.no_grad():
         for o, d in zip(torch.split(origins, chunk), torch.split(dirs, chunk)):
             out = render_rays(field, o, d, bg.expand(o.shape[0], 3), settings, occupancy, background_field, train=False)
-            for key in outputs:
-                outputs[key].append(out[key].detach().float())
+            for key, parts in outputs.items():
+                parts.append(out[key].detach().float())
     rgb = torch.cat(outputs["rgb"]).reshape(k.h, k.w, 3).clamp(0, 1).cpu().numpy()
     opacity = torch.cat(outputs["opacity"]).reshape(k.h, k.w).cpu().numpy()
     depth = torch.cat(outputs["depth"]).reshape(k.h, k.w).cpu().numpy() * similarity.radius

@@ -21,8 +21,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 PACKAGE = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(PACKAGE, "scripts", "python"))
 
-from meshcast_houdini import parms  # noqa: E402
-from meshcast_houdini.sop_import import ASSET_TYPE  # noqa: E402
+from meshcast_houdini import parms
+from meshcast_houdini.sop_import import ASSET_TYPE
 
 EXPANDED = os.path.join(PACKAGE, "otls", "meshcast_mesh_import.hda")
 ASSET_PARMS = ("file", "up_axis", "scale")
