@@ -7,12 +7,11 @@
 set -u
 . benchmarks/device_env.sh
 start=$(date +%s)
-B=.devdata/bunny_2orbit
 for round in 1 2; do
     for tree in new old; do
         core=$PWD/core; [ $tree = old ] && core=$PWD/.old/core
         PYTHONPATH=/tmp/site:$core timeout 120 python3 benchmarks/gpu_reconstruction.py capture --data .devdata \
-            --out /tmp/cap_$tree$round --scene $B/scene --reference $B/reference.json --mesh $B/stanford-bunny.obj \
+            --out /tmp/cap_$tree$round "${BUNNY[@]}" \
             --seconds 60 --extract 256 >"$OUT/cap_$tree$round.log" 2>&1
         echo "$tree $round rc $? after $(( $(date +%s) - start )) s"
         python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['rows'][0]; print({k: r[k] for k in ('steps', 'samples_per_s', 'chamfer_percent')})" /tmp/cap_$tree$round/capture.json

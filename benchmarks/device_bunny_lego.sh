@@ -8,9 +8,8 @@ set -u
 . benchmarks/device_env.sh
 start=$(date +%s)
 timeout 150 python3 benchmarks/forward_interleave.py --json "$OUT/forward_interleave.json" --points rays --rounds 2 2>&1 | tail -n 9
-B=.devdata/bunny_2orbit
-timeout 230 python3 benchmarks/gpu_reconstruction.py capture --data .devdata --out /tmp/cap --scene $B/scene \
-    --reference $B/reference.json --mesh $B/stanford-bunny.obj --seconds 120 --extract 512 >"$OUT/cap.log" 2>&1
+timeout 230 python3 benchmarks/gpu_reconstruction.py capture --data .devdata --out /tmp/cap "${BUNNY[@]}" \
+    --seconds 120 --extract 512 >"$OUT/cap.log" 2>&1
 echo "bunny rc $? after $(( $(date +%s) - start )) s"; tail -n 1 "$OUT/cap.log" | cut -c1-4000
 cp /tmp/cap/*.json "$OUT/" 2>/dev/null
 timeout 300 python3 benchmarks/gpu_reconstruction.py lego-neus --data .devdata --out /tmp/lneus --seconds 90 \

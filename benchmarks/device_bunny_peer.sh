@@ -24,9 +24,8 @@ timeout 150 python3 benchmarks/forward_interleave.py --json "$OUT/forward_interl
 wait
 echo "builds done after $(( $(date +%s) - start )) s"
 tail -n 2 "$OUT/tcnn_build.log" "$OUT/nsr_build.log"
-B=.devdata/bunny_2orbit
 PYTHONPATH=/tmp/peersite:$PYTHONPATH:$PWD/.peer/tcnn/bindings/torch timeout 360 python3 benchmarks/peer_instant_nsr.py \
-    .peer/instant_nsr --scene $B/scene --reference $B/reference.json --mesh $B/stanford-bunny.obj \
+    .peer/instant_nsr "${BUNNY[@]}" \
     --seconds 120 --extract 512 --json "$OUT/peer_bunny.json" --out /tmp/nsr >"$OUT/peer_bunny.log" 2>&1
 echo "peer rc $?"
 grep -E "chamfer|budget|steps" "$OUT/peer_bunny.log" | tail -n 6 | cut -c1-1500

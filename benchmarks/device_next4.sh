@@ -12,9 +12,8 @@ for run in 1 2; do
         | grep -E "^time.*(walk|torch.compile)" | head -n 2 | cut -c1-120
     python3 -c "import json,sys; d=json.load(open(sys.argv[1])); t={r['variant']: r['graph_step_ms'] for r in d['timings'] if r['table'] == 'float32' and r['grads'] == 'table'}; w=t['triton walk (auto in CUDA graphs)']; c=t['torch.compile']; print(f'walk {w:.4f} compile {c:.4f} ratio {c / w:.3f}')" "$OUT/enc_rays_$run.json"
 done
-B=.devdata/bunny_2orbit
-timeout 230 python3 benchmarks/gpu_reconstruction.py capture --data .devdata --out /tmp/cap --scene $B/scene \
-    --reference $B/reference.json --mesh $B/stanford-bunny.obj --seconds 120 --extract 512 >"$OUT/cap.log" 2>&1
+timeout 230 python3 benchmarks/gpu_reconstruction.py capture --data .devdata --out /tmp/cap "${BUNNY[@]}" \
+    --seconds 120 --extract 512 >"$OUT/cap.log" 2>&1
 echo "bunny rc $? after $(( $(date +%s) - start )) s"; tail -n 1 "$OUT/cap.log" | cut -c1-3000
 cp /tmp/cap/*.json "$OUT/" 2>/dev/null
 echo "call done after $(( $(date +%s) - start )) s"
