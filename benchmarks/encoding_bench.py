@@ -442,7 +442,18 @@ def main() -> None:
                         help="seconds to wait for the torch-ngp build before leaving it out")
     parser.add_argument("--points", choices=["uniform", "rays"], default="uniform",
                         help="uniform random points, or runs of samples along rays as in training")
+    parser.add_argument("--launch", action="append", default=[], metavar="KERNEL.KEY=JSON",
+                        help="a launch setting before timing, e.g. walk.pdl=[1,2] or forward.pdl=true "
+                             "(kernel: forward, backward or walk; lists become tuples)")
     args = parser.parse_args()
+    for setting in args.launch:
+        name, _, value = setting.partition("=")
+        kernel, _, key = name.partition(".")
+        launch = {"forward": fast.FORWARD_LAUNCH, "backward": fast.BACKWARD_LAUNCH, "walk": fast.WALK_LAUNCH}.get(kernel)
+        if launch is None or not key or not value:
+            parser.error(f"--launch {setting!r}: use forward|backward|walk.KEY=JSON")
+        parsed = json.loads(value)
+        launch[key] = tuple(parsed) if isinstance(parsed, list) else parsed
     global POINTS
     POINTS = args.points
     cfg = WORKLOAD

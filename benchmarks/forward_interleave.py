@@ -5,7 +5,8 @@ group's tables alone in L2). Each setting: the forward and the whole step (forwa
 backward), CUDA graphs, checked against the default's output, in ``--rounds`` alternations.
 
   python benchmarks/forward_interleave.py --json $OUT/interleave.json [--points rays] [--rounds 2]
-      [--sweep: launch settings | --zeroing: the gradient's zeroing in the forward]
+      [--sweep: launch settings | --zeroing: the gradient's zeroing in the forward
+       | --pdl: the walk's launches as programmatic dependents]
 """
 from __future__ import annotations
 
@@ -87,18 +88,55 @@ def zeroing(x, table, levels, leaf, gout, args) -> None:
                                      "command": " ".join(sys.argv), "rows": rows}, indent=1, default=str))
 
 
+def pdl(x, table, levels, leaf, gout, args) -> None:
+    """The walk's step with its launches started as programmatic dependents of the kernel before
+    (``WALK_LAUNCH["pdl"]``: the first launch's wait mode, the later ones'; ``FORWARD_LAUNCH["pdl"]``:
+    the forward lets the first walk launch start early), against ordinary launches; gradients
+    checked against the ordinary launches', eager and in the graph."""
+    walk0, forward0 = dict(fast.WALK_LAUNCH), dict(fast.FORWARD_LAUNCH)
+
+    def step():
+        return torch.autograd.grad(fast.hash_encode(x, leaf, levels, "walk"), [leaf], gout)[0]
+
+    fast.WALK_LAUNCH["pdl"], fast.FORWARD_LAUNCH["pdl"] = (0, 0), False
+    expected = step()
+    settings = [((0, 0), False), ((0, 2), False), ((0, 1), False), ((1, 2), False), ((1, 2), True), ((1, 1), True)]
+    rows = []
+    for _ in range(args.rounds):
+        for walk, forward in settings:
+            fast.WALK_LAUNCH["pdl"], fast.FORWARD_LAUNCH["pdl"] = walk, forward
+            err = float((step() - expected).norm() / expected.norm())
+            graph, out = parts.bench.capture(step)
+            graph.replay()
+            torch.cuda.synchronize()
+            graph_err = float((out - expected).norm() / expected.norm())
+            del graph
+            rows.append({"walk_pdl": walk, "forward_pdl": forward, "rel_err": err, "graph_rel_err": graph_err,
+                         "step_ms": parts.graph_ms(step, args.rep_ms)})
+            print(f"walk pdl {walk} forward trigger {forward}: step {rows[-1]['step_ms']:.4f} ms, "
+                  f"rel err {err:.1e} (graph {graph_err:.1e})", flush=True)
+    fast.WALK_LAUNCH.update(walk0)
+    fast.FORWARD_LAUNCH.update(forward0)
+    args.json.write_text(json.dumps({"date": time.strftime("%Y-%m-%d"), "gpu": torch.cuda.get_device_name(0),
+                                     "command": " ".join(sys.argv), "rows": rows}, indent=1, default=str))
+
+
 def main() -> None:
     parser = step_parts.parser_with_inputs(__doc__, rounds=2)
     parser.add_argument("--sweep", action="store_true",
                         help="instead: the default interleave at other forward launches and walk chunks (step only)")
     parser.add_argument("--zeroing", action="store_true",
                         help="instead: the walk's first rows zeroed by the forward; the runs with the interleave")
+    parser.add_argument("--pdl", action="store_true",
+                        help="instead: the walk's launches as programmatic dependents of the kernel before")
     args = parser.parse_args()
     x, table, levels, leaf, gout = step_parts.inputs(args.points)
     if args.sweep:
         return sweep(x, table, levels, leaf, gout, args)
     if args.zeroing:
         return zeroing(x, table, levels, leaf, gout, args)
+    if args.pdl:
+        return pdl(x, table, levels, leaf, gout, args)
     expected = fast.encode_forward(x, table, levels)
     times: dict[str, dict[str, list[float]]] = {name: {"forward": [], "step": []} for name in SETTINGS}
     errors = {}

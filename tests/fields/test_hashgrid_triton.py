@@ -656,6 +656,31 @@ for by in ("own", 0, 3):
     for got in (eager, captured):
         err = ((got.double() - exact.double()).norm() / exact.double().norm()).item()
         assert err < 1e-5, ("forward zeroes first", by, err)
+# the walk's launches as programmatic dependents of the kernel before (sm_90 on): d out made by
+# the kernel just before the first launch, the forward letting it start early, the later
+# launches waiting after their first loads or at their start, with and without zeroing ahead
+fast.WALK_LAUNCH["forward_zeroes_first"] = 0
+for pdl, trigger, zero_next in (((1, 2), True, (True, True)), ((1, 1), True, (True, False)),
+                                ((0, 2), False, False), ((1, 2), False, (False, True))):
+    fast.WALK_LAUNCH.update(pdl=pdl, zero_next=zero_next)
+    fast.FORWARD_LAUNCH["pdl"] = trigger
+    step = lambda: torch.autograd.grad(fast.hash_encode(rays, t, lv16, "walk"), [t], gout * 1.0)[0]
+    eager = step()
+    graph = torch.cuda.CUDAGraph()
+    warm = torch.cuda.Stream()
+    warm.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(warm):
+        step()
+    torch.cuda.current_stream().wait_stream(warm)
+    with torch.cuda.graph(graph):
+        captured = step()
+    for _ in range(3):
+        graph.replay()
+        for got in (eager, captured):
+            err = ((got.double() - exact.double()).norm() / exact.double().norm()).item()
+            assert err < 1e-5, ("programmatic launches", pdl, trigger, zero_next, err)
+fast.WALK_LAUNCH.update(pdl=(0, 0), zero_next=False)
+fast.FORWARD_LAUNCH["pdl"] = False
 fast.WALK_LAUNCH["forward_zeroes_first"] = None
 # second order (NeuS' eikonal loss): gradients to the tables and to an MLP behind d out
 mlp = torch.randn(12, 4, device="cuda") * 0.5

@@ -344,7 +344,7 @@ if _TRITON:
                     PAIR_ROWS: tl.constexpr = False, zero_ptr=None, zchunk=0, ZERO: tl.constexpr = False,
                     ZBLOCK: tl.constexpr = 512, ALIGNED: tl.constexpr = False, ORDER: tl.constexpr = 0,
                     K: tl.constexpr = 0, ZBY: tl.constexpr = -1, ZFIRST: tl.constexpr = 0,
-                    ZLAST: tl.constexpr = 15):
+                    ZLAST: tl.constexpr = 15, PDL_TRIGGER: tl.constexpr = False):
         """Features of BLOCK samples at every level; PACK == 2: both features in one load and store
         (table and out as packed words), else feature program_id(2) alone. PAIR_ROWS (PACK == 2):
         the corners' x offset on consecutive tile rows (``_fwd_rows``). ZERO: the programs of
@@ -352,7 +352,11 @@ if _TRITON:
         add the table gradient into, ``zchunk`` elements each (``_zero_share``): its stores
         stream out while the gathers wait, instead of a memset of their own before the backward.
         Only the rows of level groups ZFIRST to ZLAST: by each program of those groups its own
-        group's share (ZBY < 0), or all of them by the programs of group ZBY."""
+        group's share (ZBY < 0), or all of them by the programs of group ZBY. PDL_TRIGGER: a kernel
+        launched as this one's programmatic dependent (the walk) may start once every program has
+        started (``_pdl``)."""
+        if PDL_TRIGGER:
+            tl.extra.cuda.gdc_launch_dependents()
         if ZERO:
             bid, gid = _block_group(L, LG, ORDER, K)
             if ZBY < 0:
@@ -748,7 +752,8 @@ if _TRITON:
                          BIG: tl.constexpr, CHUNK: tl.constexpr, CHUNKS: tl.constexpr, RED: tl.constexpr,
                          EVICT: tl.constexpr, GROUP0=0, GSTRIDE: tl.constexpr = 1, COUNT: tl.constexpr = 1,
                          zchunk=0, ZERO: tl.constexpr = False, NEXT0=0, NEXT_STRIDE: tl.constexpr = 1,
-                         NEXT_COUNT: tl.constexpr = 1, ZBLOCK: tl.constexpr = 512, ALIGNED: tl.constexpr = False):
+                         NEXT_COUNT: tl.constexpr = 1, ZBLOCK: tl.constexpr = 512, ALIGNED: tl.constexpr = False,
+                         PDL_TRIGGER: tl.constexpr = False, PDL_WAIT: tl.constexpr = 0):
         """The two-feature backward as a walk (``scatter="walk"``): each thread takes CHUNK
         consecutive samples at one level and keeps the table-gradient sums of its current cell's
         8 corners in registers. From one sample to the next, a corner that is also a corner of
@@ -760,7 +765,15 @@ if _TRITON:
         neighbouring lanes, so its d out words are one 32-byte sector. Level groups GROUP0 +
         GSTRIDE * program_id(1), COUNT of them; ZERO: once done, zero the rows of the next
         launch's NEXT_COUNT groups (NEXT0 + NEXT_STRIDE * i), group i by the programs with
-        program_id(1) == i % COUNT."""
+        program_id(1) == i % COUNT. Launched as the programmatic dependent of the kernel before
+        (``_pdl``), it waits for that kernel's end and memory at its start (PDL_WAIT 1) or, where the
+        kernel before writes neither x nor d out (an earlier walk launch), once its first point
+        and d out are on their way (2); PDL_TRIGGER lets the next launch start early: after the
+        wait with PDL_WAIT 1 (the next launch reads d out before its own wait), else at once."""
+        if PDL_WAIT == 1:
+            tl.extra.cuda.gdc_wait()
+        if PDL_TRIGGER:
+            tl.extra.cuda.gdc_launch_dependents()
         chunk, lv, scale, stride, size, hashed, base = _walk_setup(
             level_ptr, scale_ptr, T, L, LG, BIG, CHUNKS, GROUP0, GSTRIDE)
         zero = tl.zeros([CHUNKS, LG], dtype=tl.float32)
@@ -775,6 +788,8 @@ if _TRITON:
         # while the step before adds and carries (a thread's steps depend on each other)
         n = chunk * CHUNK
         px, py, pz, pg = _walk_inputs(x_ptr, gout_ptr, n, lv, N, L, EVICT)
+        if PDL_WAIT == 2:
+            tl.extra.cuda.gdc_wait()
         for j in range(CHUNK):
             nmask = n < N
             new = nmask[:, None] & (lv < L)[None, :]
@@ -931,6 +946,13 @@ def _vector_red_ok(device: torch.device, features: int) -> bool:
     return features == 2 and device.type == "cuda" and not interpreting() and _capability(device) >= (9, 0)
 
 
+def _pdl_ok(device: torch.device) -> bool:
+    """Programmatic dependent launch (a kernel starting while the one before it ends, waiting for
+    its memory with ``griddepcontrol``) exists from sm_90 on, with a Triton that has ``gdc_wait``."""
+    return (device.type == "cuda" and not interpreting() and _capability(device) >= (9, 0)
+            and hasattr(tl.extra.cuda, "gdc_wait"))
+
+
 def _reduction_kind(scatter: Scatter, device: torch.device, features: int) -> int:
     """RED of ``_encode_bwd`` and ``_encode_bwd_walk``: 0 per-element atomics, 1 one 8-byte vector
     reduction per corner ("atomic_v2"), 2 x-neighbours merged into 16-byte reductions where they
@@ -947,7 +969,7 @@ def _reduction_kind(scatter: Scatter, device: torch.device, features: int) -> in
 # (_forward_interleave); the default pairs the finest group with the coarsest, then the middle two:
 # on an H200, 0.0743 against 0.0786 ms on rays (benchmarks/forward_interleave.py; RESULTS.md)
 FORWARD_LAUNCH = {"block": 32, "levels": 4, "num_warps": 4, "evict": "", "pair_rows": True,
-                  "interleave": (2, (3, 0, 2, 1))}
+                  "interleave": (2, (3, 0, 2, 1)), "pdl": False}
 BACKWARD_LAUNCH = {"block": 32, "levels": 4, "num_warps": 2, "evict": "", "transposed": True}
 # scatter="walk": consecutive samples per thread (chunk), threads along samples (chunks) x levels
 # split: one launch per level group, else one for all; launches (overrides split): the level
@@ -962,7 +984,7 @@ BACKWARD_LAUNCH = {"block": 32, "levels": 4, "num_warps": 2, "evict": "", "trans
 # levels walks both its groups in one launch
 WALK_LAUNCH = {"chunk": 16, "chunks": 8, "levels": 4, "num_warps": 1, "split": True,
                "launches": ((0, 1), (2,), (3,)), "chunk_by_launch": (32, 16, 16), "zero_per_group": True,
-               "zero_next": (True, True), "forward_zeroes_first": 0}
+               "zero_next": (True, True), "forward_zeroes_first": 0, "pdl": (0, 0)}
 
 
 def walk_launches(groups: int) -> list[tuple[int, int, int]]:
@@ -1088,7 +1110,8 @@ def encode_forward(x: torch.Tensor, table: torch.Tensor, levels: reference.Level
         _encode_fwd[grid](
             x, _words(table, meta), ints, scale, _words(out, meta), n, layout.hash_rows, BLOCK=block,
             num_warps=num_warps or FORWARD_LAUNCH["num_warps"], EVICT=FORWARD_LAUNCH["evict"],
-            PAIR_ROWS=pair_rows, enable_fp_fusion=False, **zeroing, **interleave, **meta)
+            PAIR_ROWS=pair_rows, enable_fp_fusion=False, **zeroing, **interleave, **meta,
+            **({"PDL_TRIGGER": True} if FORWARD_LAUNCH.get("pdl") and _pdl_ok(x.device) else {}))
     return out
 
 
@@ -1167,21 +1190,29 @@ def encode_backward(x: torch.Tensor, table: torch.Tensor, levels: reference.Leve
                     lo, hi = layout.group_rows(g, meta["LG"])
                     gtable[lo:hi].zero_()
 
+        # launches started as programmatic dependents of the kernel before (WALK_LAUNCH["pdl"]:
+        # the first one's wait mode, the later ones'), not after a memset of their own
+        pdl = WALK_LAUNCH.get("pdl") or (0, 0)
+        pdl = [pdl[0]] + [pdl[1]] * (len(launches) - 1) if _pdl_ok(x.device) else [0] * len(launches)
+        pdl = [0 if i in memset_launches else mode for i, mode in enumerate(pdl)]
         for i, (first, count, stride) in enumerate(launches):
             if i in memset_launches:
                 memset(i)
-            zeroing: dict = {}
+            extra: dict = {}
+            if any(pdl):
+                extra = {"PDL_TRIGGER": i + 1 < len(launches) and bool(pdl[i + 1]), "PDL_WAIT": pdl[i],
+                         "launch_pdl": bool(pdl[i])}
             if zero_each and i + 1 < len(launches) and by_previous[i + 1]:
                 nfirst, ncount, nstride = launches[i + 1]
-                zeroing = {**_zero_shares(layout, meta, range(nfirst, nfirst + ncount * nstride, nstride),
-                                          blocks_of[i]),
-                           "NEXT0": nfirst, "NEXT_COUNT": ncount, "NEXT_STRIDE": nstride}
+                extra = {**extra, **_zero_shares(layout, meta, range(nfirst, nfirst + ncount * nstride, nstride),
+                                                 blocks_of[i]),
+                         "NEXT0": nfirst, "NEXT_COUNT": ncount, "NEXT_STRIDE": nstride}
             _encode_bwd_walk[(blocks_of[i], count)](
                 x, ints, scale, _words(grad_out, meta), gtable, n, size,
                 L=meta["L"], LG=meta["LG"], ELEM=meta["ELEM"], POW2=meta["POW2"], BIG=meta["BIG"],
                 CHUNK=chunk_of[i], CHUNKS=chunks, RED=_reduction_kind(scatter, x.device, features),
                 num_warps=warps, EVICT=BACKWARD_LAUNCH["evict"], GROUP0=first, GSTRIDE=stride, COUNT=count,
-                enable_fp_fusion=False, **zeroing)
+                enable_fp_fusion=False, **extra)
     elif zero_each:  # no samples: nothing to add
         gtable.zero_()
     elif n and (table_grad or x_grad):
