@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
-data = json.loads(open(sys.argv[1]).read())
+data = json.loads(Path(sys.argv[1]).read_text())
 rows = [r for r in data["timings"] if r["table"] == "float32" and r["grads"] == "table"]
 graph = {r["variant"]: r.get("graph_step_ms") for r in rows}
 eager = {r["variant"]: r.get("step_ms") for r in rows}
