@@ -984,7 +984,7 @@ BACKWARD_LAUNCH = {"block": 32, "levels": 4, "num_warps": 2, "evict": "", "trans
 # levels walks both its groups in one launch
 WALK_LAUNCH = {"chunk": 16, "chunks": 8, "levels": 4, "num_warps": 1, "split": True,
                "launches": ((0, 1), (2,), (3,)), "chunk_by_launch": (32, 16, 16), "zero_per_group": True,
-               "zero_next": (True, True), "forward_zeroes_first": 0, "pdl": (0, 0)}
+               "zero_next": (True, True), "forward_zeroes_first": 0, "pdl": (1, 2)}
 
 
 def walk_launches(groups: int) -> list[tuple[int, int, int]]:
