@@ -61,7 +61,13 @@ corner order, same hash, same trilinear weights computed in float32). The kernel
   benchmarks/RESULTS.md has what else was tried (other groupings, zeroing by the launch before,
   memsets beside a launch on a second stream, fewer registers, an index per launch for all-dense
   or all-hashed levels). The launches cost the host ~0.2 ms launched one by one, more than the
-  GPU saves, hence "auto". A walk of the forward (loading only the rows of new vertices)
+  GPU saves, hence "auto". On sm_90 and newer the walk's launches start as programmatic
+  dependents of the kernel before (``WALK_LAUNCH["pdl"]``, Triton's ``launch_pdl``): the first
+  waits (``griddepcontrol.wait``) at its start, for its d out and zeroed rows, and then lets the
+  next launch start; a later launch loads its first point and d out, written long before, then
+  waits for the launch before to finish its sums and zeroing. The launch gaps overlap the tails:
+  on an H200 0.2210-0.2215 against 0.2247-0.2249 ms per step (the forward letting the first walk
+  launch start early, ``FORWARD_LAUNCH["pdl"]``, gave nothing more). A walk of the forward (loading only the rows of new vertices)
   measured 0.142 against 0.089 ms: a thread's steps wait on each other's loads, and the tiles
   already merge the loads of shared rows (history: commit ffa3d0b);
 * the table gradient's float32 buffer is zeroed by the forward kernel when the table needs a
