@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Call 2 of the thirteenth session: the encoding benchmark with both peers twice on the new
+# Call 2 of the thirteenth session: the encoding benchmark with both peers three times on the new
 # defaults (WALK_LAUNCH["pdl"] = (1, 2)) and once on uniform points, and the kernels' CUDA tests on
 # the defaults. The peers build as in device_pdl.sh (skipped where call 1's machine still has them).
 # Logs go into one tarball. About 6 minutes.
@@ -18,7 +18,7 @@ echo "peers ready after $(( $(date +%s) - start )) s"
 mkdir -p .peer/torchngp/gridencoder/prebuilt
 cp .peer/torchngp/prebuilt/_gridencoder*.so .peer/torchngp/gridencoder/prebuilt/
 PEERPATH=$PYTHONPATH:$PWD/.peer/tcnn/bindings/torch
-for run in 1 2; do
+for run in 1 2 3; do
     PYTHONPATH=$PEERPATH timeout 200 python3 benchmarks/encoding_bench.py --json "$OUT/enc_default_$run.json" \
         --peer .peer/torchngp/gridencoder --rep-ms 100 --points rays >"$OUT/enc_default_$run.log" 2>&1
     python3 benchmarks/ratio.py "$OUT/enc_default_$run.json" "rays $run"
