@@ -398,6 +398,24 @@ def test_walk_launches_plan(fast, monkeypatch):
     assert fast.walk_launches(3) == [(0, 3, 1)]
 
 
+def test_walk_refuses_unsafe_programmatic_launches(fast, monkeypatch):
+    """``WALK_LAUNCH["pdl"]``: the first launch may not load d out before its wait (mode 2: its
+    d out may come from the kernel just before it), and modes are 0-2. Without sm_90 (here: the
+    interpreter) every launch is an ordinary one, and the gradient is the reference's."""
+    lv, table = grid_setup(levels=5, features=2, log2=10, base=4, finest=64)
+    x = points(40, lv, seed=3)
+    gout = torch.randn(x.shape[0], 10)
+    assert not fast._pdl_ok(x.device)
+    for bad in ((2, 2), (1, 3)):
+        monkeypatch.setitem(fast.WALK_LAUNCH, "pdl", bad)
+        with pytest.raises(ValueError, match="first launch's mode"):
+            fast.encode_backward(x, table, lv, gout, x_grad=False, scatter="walk")
+    monkeypatch.setitem(fast.WALK_LAUNCH, "pdl", (1, 2))
+    _, _, ref_gt = encode_and_grads(lambda p, t: reference.hash_encode(p, t, lv), x, table, gout)
+    _, got = fast.encode_backward(x, table, lv, gout, x_grad=False, scatter="walk")
+    assert torch.allclose(got, ref_gt, rtol=1e-5, atol=1e-6)
+
+
 def test_auto_scatter_walks_only_inside_cuda_graphs(fast, monkeypatch):
     """The default scatter ("auto"): the walk while a CUDA graph is captured (its launches are
     free there), the runs when launched one by one; an explicit choice stays as it is."""
@@ -660,6 +678,7 @@ for by in ("own", 0, 3):
 # the kernel just before the first launch, the forward letting it start early, the later
 # launches waiting after their first loads or at their start, with and without zeroing ahead
 fast.WALK_LAUNCH["forward_zeroes_first"] = 0
+pdl_default = fast.WALK_LAUNCH["pdl"]
 for pdl, trigger, zero_next in (((1, 2), True, (True, True)), ((1, 1), True, (True, False)),
                                 ((0, 2), False, False), ((1, 2), False, (False, True))):
     fast.WALK_LAUNCH.update(pdl=pdl, zero_next=zero_next)
@@ -679,7 +698,7 @@ for pdl, trigger, zero_next in (((1, 2), True, (True, True)), ((1, 1), True, (Tr
         for got in (eager, captured):
             err = ((got.double() - exact.double()).norm() / exact.double().norm()).item()
             assert err < 1e-5, ("programmatic launches", pdl, trigger, zero_next, err)
-fast.WALK_LAUNCH.update(pdl=(0, 0), zero_next=False)
+fast.WALK_LAUNCH.update(pdl=pdl_default, zero_next=False)
 fast.FORWARD_LAUNCH["pdl"] = False
 fast.WALK_LAUNCH["forward_zeroes_first"] = None
 # second order (NeuS' eikonal loss): gradients to the tables and to an MLP behind d out

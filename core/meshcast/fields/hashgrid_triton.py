@@ -67,8 +67,8 @@ corner order, same hash, same trilinear weights computed in float32). The kernel
   next launch start; a later launch loads its first point and d out, written long before, then
   waits for the launch before to finish its sums and zeroing. The launch gaps overlap the tails:
   on an H200 0.2210-0.2215 against 0.2247-0.2249 ms per step (the forward letting the first walk
-  launch start early, ``FORWARD_LAUNCH["pdl"]``, gave nothing more). A walk of the forward (loading only the rows of new vertices)
-  measured 0.142 against 0.089 ms: a thread's steps wait on each other's loads, and the tiles
+  launch start early, ``FORWARD_LAUNCH["pdl"]``, gave nothing more). A walk of the forward
+  (loading only the rows of new vertices) measured 0.142 against 0.089 ms: a thread's steps wait on each other's loads, and the tiles
   already merge the loads of shared rows (history: commit ffa3d0b);
 * the table gradient's float32 buffer is zeroed by the forward kernel when the table needs a
   gradient (``ZERO_IN_FORWARD``; for the walk only its first launch's rows), instead of a memset
@@ -360,7 +360,7 @@ if _TRITON:
         Only the rows of level groups ZFIRST to ZLAST: by each program of those groups its own
         group's share (ZBY < 0), or all of them by the programs of group ZBY. PDL_TRIGGER: a kernel
         launched as this one's programmatic dependent (the walk) may start once every program has
-        started (``_pdl``)."""
+        started (``FORWARD_LAUNCH["pdl"]``)."""
         if PDL_TRIGGER:
             tl.extra.cuda.gdc_launch_dependents()
         if ZERO:
@@ -772,7 +772,7 @@ if _TRITON:
         GSTRIDE * program_id(1), COUNT of them; ZERO: once done, zero the rows of the next
         launch's NEXT_COUNT groups (NEXT0 + NEXT_STRIDE * i), group i by the programs with
         program_id(1) == i % COUNT. Launched as the programmatic dependent of the kernel before
-        (``_pdl``), it waits for that kernel's end and memory at its start (PDL_WAIT 1) or, where the
+        (``WALK_LAUNCH["pdl"]``), it waits for that kernel's end and memory at its start (PDL_WAIT 1) or, where the
         kernel before writes neither x nor d out (an earlier walk launch), once its first point
         and d out are on their way (2); PDL_TRIGGER lets the next launch start early: after the
         wait with PDL_WAIT 1 (the next launch reads d out before its own wait), else at once."""
@@ -1199,6 +1199,9 @@ def encode_backward(x: torch.Tensor, table: torch.Tensor, levels: reference.Leve
         # launches started as programmatic dependents of the kernel before (WALK_LAUNCH["pdl"]:
         # the first one's wait mode, the later ones'), not after a memset of their own
         pdl = WALK_LAUNCH.get("pdl") or (0, 0)
+        if pdl[0] not in (0, 1) or pdl[1] not in (0, 1, 2):
+            # mode 2 reads d out before its wait: only after a launch that waited for d out's maker
+            raise ValueError(f"WALK_LAUNCH['pdl'] = {pdl}: the first launch's mode is 0 or 1, the later ones' 0, 1 or 2")
         pdl = [pdl[0]] + [pdl[1]] * (len(launches) - 1) if _pdl_ok(x.device) else [0] * len(launches)
         pdl = [0 if i in memset_launches else mode for i, mode in enumerate(pdl)]
         for i, (first, count, stride) in enumerate(launches):
