@@ -637,22 +637,28 @@ table = torch.randn(int(lv16.size.sum()), 2, device="cuda")
 gout = torch.randn(rays.shape[0], 32, device="cuda")
 t = table.clone().requires_grad_()
 (exact,) = torch.autograd.grad(reference.hash_encode(rays, t, lv16), [t], gout)
-for launches, chunks, zero_next in ((((0, 1), (2,), (3,)), (32, 16, 16), False), (((0, 3), (1, 2)), None, True),
-                                    (None, None, (False, True, False))):
-    fast.WALK_LAUNCH.update(launches=launches, chunk_by_launch=chunks, zero_next=zero_next)
-    walk = lambda: fast.encode_backward(rays, table, lv16, gout, x_grad=False, scatter="walk")[1]
+# fn's result launched one by one (on a side stream: the warm-up a capture needs), a CUDA graph
+# of fn, and the graph's result (fresh at each replay)
+def eager_and_captured(fn):
     warm = torch.cuda.Stream()
     warm.wait_stream(torch.cuda.current_stream())
     with torch.cuda.stream(warm):
-        eager = walk()
+        eager = fn()
     torch.cuda.current_stream().wait_stream(warm)
     graph = torch.cuda.CUDAGraph()
     with torch.cuda.graph(graph):
-        captured = walk()
+        captured = fn()
+    return eager, graph, captured
+def rel_err(got):
+    return ((got.double() - exact.double()).norm() / exact.double().norm()).item()
+for launches, chunks, zero_next in ((((0, 1), (2,), (3,)), (32, 16, 16), False), (((0, 3), (1, 2)), None, True),
+                                    (None, None, (False, True, False))):
+    fast.WALK_LAUNCH.update(launches=launches, chunk_by_launch=chunks, zero_next=zero_next)
+    eager, graph, captured = eager_and_captured(
+        lambda: fast.encode_backward(rays, table, lv16, gout, x_grad=False, scatter="walk")[1])
     graph.replay()
     for got in (eager, captured):
-        err = ((got.double() - exact.double()).norm() / exact.double().norm()).item()
-        assert err < 1e-5, ("walk plan", launches, chunks, zero_next, err)
+        assert rel_err(got) < 1e-5, ("walk plan", launches, chunks, zero_next, rel_err(got))
 # the walk's first launch's rows zeroed by the interleaved forward (each group its own, or one group's
 # programs all of them), through autograd, launched one by one and replayed from a CUDA graph
 fast.WALK_LAUNCH.update(launches=((0, 1), (2,), (3,)), chunk_by_launch=(32, 16, 16), zero_next=False)
@@ -660,20 +666,11 @@ fast.ZERO_MIN_WARPS = 0  # on the side even for this small batch
 for by in ("own", 0, 3):
     fast.WALK_LAUNCH["forward_zeroes_first"] = by
     assert fast.walk_first_groups(16, 2) == (0, 1) and fast._forward_interleave(4)
-    step = lambda: torch.autograd.grad(fast.hash_encode(rays, t, lv16, "walk"), [t], gout)[0]
-    eager = step()
-    graph = torch.cuda.CUDAGraph()
-    warm = torch.cuda.Stream()
-    warm.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(warm):
-        step()
-    torch.cuda.current_stream().wait_stream(warm)
-    with torch.cuda.graph(graph):
-        captured = step()
+    eager, graph, captured = eager_and_captured(
+        lambda: torch.autograd.grad(fast.hash_encode(rays, t, lv16, "walk"), [t], gout)[0])
     graph.replay()
     for got in (eager, captured):
-        err = ((got.double() - exact.double()).norm() / exact.double().norm()).item()
-        assert err < 1e-5, ("forward zeroes first", by, err)
+        assert rel_err(got) < 1e-5, ("forward zeroes first", by, rel_err(got))
 # the walk's launches as programmatic dependents of the kernel before (sm_90 on): d out made by
 # the kernel just before the first launch, the forward letting it start early, the later
 # launches waiting after their first loads or at their start, with and without zeroing ahead
@@ -683,21 +680,12 @@ for pdl, trigger, zero_next in (((1, 2), True, (True, True)), ((1, 1), True, (Tr
                                 ((0, 2), False, False), ((1, 2), False, (False, True))):
     fast.WALK_LAUNCH.update(pdl=pdl, zero_next=zero_next)
     fast.FORWARD_LAUNCH["pdl"] = trigger
-    step = lambda: torch.autograd.grad(fast.hash_encode(rays, t, lv16, "walk"), [t], gout * 1.0)[0]
-    eager = step()
-    graph = torch.cuda.CUDAGraph()
-    warm = torch.cuda.Stream()
-    warm.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(warm):
-        step()
-    torch.cuda.current_stream().wait_stream(warm)
-    with torch.cuda.graph(graph):
-        captured = step()
+    eager, graph, captured = eager_and_captured(
+        lambda: torch.autograd.grad(fast.hash_encode(rays, t, lv16, "walk"), [t], gout * 1.0)[0])
     for _ in range(3):
         graph.replay()
         for got in (eager, captured):
-            err = ((got.double() - exact.double()).norm() / exact.double().norm()).item()
-            assert err < 1e-5, ("programmatic launches", pdl, trigger, zero_next, err)
+            assert rel_err(got) < 1e-5, ("programmatic launches", pdl, trigger, zero_next, rel_err(got))
 fast.WALK_LAUNCH.update(pdl=pdl_default, zero_next=False)
 fast.FORWARD_LAUNCH["pdl"] = False
 fast.WALK_LAUNCH["forward_zeroes_first"] = None
