@@ -10,7 +10,7 @@ start=$(date +%s)
 for run in 1 2; do
     timeout 150 python3 benchmarks/encoding_bench.py --json "$OUT/enc_rays_$run.json" --points rays --rep-ms 100 2>&1 \
         | grep -E "^time.*(walk|torch.compile)" | head -n 2 | cut -c1-120
-    python3 -c "import json,sys; d=json.load(open(sys.argv[1])); t={r['variant']: r['graph_step_ms'] for r in d['timings'] if r['table'] == 'float32' and r['grads'] == 'table'}; w=t['triton walk (auto in CUDA graphs)']; c=t['torch.compile']; print(f'walk {w:.4f} compile {c:.4f} ratio {c / w:.3f}')" "$OUT/enc_rays_$run.json"
+    python3 benchmarks/ratio.py "$OUT/enc_rays_$run.json" "run $run"
 done
 timeout 230 python3 benchmarks/gpu_reconstruction.py capture --data .devdata --out /tmp/cap "${BUNNY[@]}" \
     --seconds 120 --extract 512 >"$OUT/cap.log" 2>&1

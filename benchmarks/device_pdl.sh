@@ -10,17 +10,14 @@
 set -u
 . benchmarks/device_env.sh
 start=$(date +%s)
-(CC=/usr/bin/gcc CXX=/usr/bin/g++ python3 benchmarks/build_tcnn.py .peer/tcnn --jobs 8 >"$OUT/tcnn_build.log" 2>&1) &
-python3 benchmarks/build_torch_ngp.py .peer/torchngp --out .peer/torchngp/prebuilt >"$OUT/ngp_build.log" 2>&1 &
+build_encoding_peers
 timeout 240 python3 -m pytest -q -p no:cacheprovider tests/fields/test_hashgrid_triton.py -k cuda 2>&1 \
     | tail -n 15 | tee "$OUT/cuda_test.log"
 timeout 240 python3 benchmarks/forward_interleave.py --pdl --json "$OUT/pdl.json" --points rays --rounds 3 \
     --rep-ms 60 2>&1 | tail -n 30 | tee "$OUT/pdl.log"
 wait
 echo "peers built after $(( $(date +%s) - start )) s"; tail -n 2 "$OUT/tcnn_build.log" "$OUT/ngp_build.log"
-mkdir -p .peer/torchngp/gridencoder/prebuilt
-cp .peer/torchngp/prebuilt/_gridencoder*.so .peer/torchngp/gridencoder/prebuilt/
-PEERPATH=$PYTHONPATH:$PWD/.peer/tcnn/bindings/torch
+install_encoding_peers
 for run in pdl1 plain1 pdl2 plain2; do
     case $run in pdl*) set -- --launch 'walk.pdl=[1,2]' --launch forward.pdl=true ;; *) set -- ;; esac
     PYTHONPATH=$PEERPATH timeout 200 python3 benchmarks/encoding_bench.py --json "$OUT/enc_$run.json" \

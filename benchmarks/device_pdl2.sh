@@ -9,15 +9,12 @@ set -u
 . benchmarks/device_env.sh
 start=$(date +%s)
 if ! ls .peer/tcnn/bindings/torch/tinycudann_bindings/_90_C*.so >/dev/null 2>&1; then
-    (CC=/usr/bin/gcc CXX=/usr/bin/g++ python3 benchmarks/build_tcnn.py .peer/tcnn --jobs 8 >"$OUT/tcnn_build.log" 2>&1) &
-    python3 benchmarks/build_torch_ngp.py .peer/torchngp --out .peer/torchngp/prebuilt >"$OUT/ngp_build.log" 2>&1 &
+    build_encoding_peers
 fi
 timeout 240 python3 -m pytest -q -p no:cacheprovider tests/fields/test_hashgrid_triton.py -k cuda 2>&1 | tail -n 3
 wait
 echo "peers ready after $(( $(date +%s) - start )) s"
-mkdir -p .peer/torchngp/gridencoder/prebuilt
-cp .peer/torchngp/prebuilt/_gridencoder*.so .peer/torchngp/gridencoder/prebuilt/
-PEERPATH=$PYTHONPATH:$PWD/.peer/tcnn/bindings/torch
+install_encoding_peers
 for run in 1 2 3; do
     PYTHONPATH=$PEERPATH timeout 200 python3 benchmarks/encoding_bench.py --json "$OUT/enc_default_$run.json" \
         --peer .peer/torchngp/gridencoder --rep-ms 100 --points rays >"$OUT/enc_default_$run.log" 2>&1

@@ -10,13 +10,10 @@
 # this repository (RESULTS.md names the commits). Logs and JSON go to $OUT.
 set -u
 . benchmarks/device_env.sh
-(CC=/usr/bin/gcc CXX=/usr/bin/g++ python3 benchmarks/build_tcnn.py .peer/tcnn --jobs 8 >"$OUT/tcnn_build.log" 2>&1) &
-python3 benchmarks/build_torch_ngp.py .peer/torchngp --out .peer/torchngp/prebuilt >"$OUT/ngp_build.log" 2>&1 &
+build_encoding_peers
 wait
 tail -n 3 "$OUT/tcnn_build.log" "$OUT/ngp_build.log"
-mkdir -p .peer/torchngp/gridencoder/prebuilt
-cp .peer/torchngp/prebuilt/_gridencoder*.so .peer/torchngp/gridencoder/prebuilt/
-PEERPATH=$PYTHONPATH:$PWD/.peer/tcnn/bindings/torch
+install_encoding_peers
 PYTHONPATH=$PEERPATH timeout 120 python3 -m pytest -q -p no:cacheprovider tests/fields/test_hashgrid.py -k tcnn 2>&1 | tail -n 5 | tee "$OUT/tcnn_test.log"
 PYTHONPATH=$PEERPATH timeout 200 python3 benchmarks/encoding_bench.py --json "$OUT/enc_peers_rays.json" \
     --peer .peer/torchngp/gridencoder --rep-ms 100 --points rays >"$OUT/enc.log" 2>&1

@@ -29,6 +29,12 @@ SETTINGS = {"default (groups one after the other)": None, "all 4 interleaved": (
             "all 4, fine first": (4, (3, 2, 1, 0)), "one by one, fine first": (1, (3, 2, 1, 0))}
 
 
+def write_rows(args, rows: list[dict]) -> None:
+    """The rows of --sweep, --zeroing or --pdl to ``args.json``, with the date, GPU and command."""
+    args.json.write_text(json.dumps({"date": time.strftime("%Y-%m-%d"), "gpu": torch.cuda.get_device_name(0),
+                                     "command": " ".join(sys.argv), "rows": rows}, indent=1, default=str))
+
+
 def sweep(x, table, levels, leaf, gout, args) -> None:
     """The step at other forward launch settings (block, warps) and walk samples per thread, with
     the default interleave; each checked against the reference settings' output and gradient."""
@@ -53,8 +59,7 @@ def sweep(x, table, levels, leaf, gout, args) -> None:
                   flush=True)
     fast.FORWARD_LAUNCH.update(forward0)
     fast.WALK_LAUNCH.update(walk0)
-    args.json.write_text(json.dumps({"date": time.strftime("%Y-%m-%d"), "gpu": torch.cuda.get_device_name(0),
-                                     "command": " ".join(sys.argv), "rows": rows}, indent=1, default=str))
+    write_rows(args, rows)
 
 
 def zeroing(x, table, levels, leaf, gout, args) -> None:
@@ -84,8 +89,7 @@ def zeroing(x, table, levels, leaf, gout, args) -> None:
             print(f"{scatter} {walk or forward}: step {rows[-1]['step_ms']:.4f} ms, rel err {err:.1e}", flush=True)
     fast.WALK_LAUNCH.update(walk0)
     fast.FORWARD_LAUNCH.update(forward0)
-    args.json.write_text(json.dumps({"date": time.strftime("%Y-%m-%d"), "gpu": torch.cuda.get_device_name(0),
-                                     "command": " ".join(sys.argv), "rows": rows}, indent=1, default=str))
+    write_rows(args, rows)
 
 
 def pdl(x, table, levels, leaf, gout, args) -> None:
@@ -117,8 +121,7 @@ def pdl(x, table, levels, leaf, gout, args) -> None:
                   f"rel err {err:.1e} (graph {graph_err:.1e})", flush=True)
     fast.WALK_LAUNCH.update(walk0)
     fast.FORWARD_LAUNCH.update(forward0)
-    args.json.write_text(json.dumps({"date": time.strftime("%Y-%m-%d"), "gpu": torch.cuda.get_device_name(0),
-                                     "command": " ".join(sys.argv), "rows": rows}, indent=1, default=str))
+    write_rows(args, rows)
 
 
 def main() -> None:
